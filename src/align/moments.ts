@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorSet } from '../data/batches.js';
+import { featureSpaces, type ModelSpec, type ParamMap } from '../nn/spec.js';
+
+/** First and second moments of one feature space's activations in models A and B, over the same inputs. */
+export interface SpaceMoments {
+  space: string;
+  count: number;
+  size: number;
+  meanA: Float64Array;
+  meanB: Float64Array;
+  /** Covariances, row-major [size, size]: A with A, B with B, A (rows) with B (columns). */
+  covAA: Float64Array;
+  covBB: Float64Array;
+  covAB: Float64Array;
+}
+
+interface Accumulator {
+  shiftA: tf.Tensor2D;
+  shiftB: tf.Tensor2D;
+  sumA: tf.Tensor;
+  sumB: tf.Tensor;
+  sumAA: tf.Tensor;
+  sumBB: tf.Tensor;
+  sumAB: tf.Tensor;
+}
+
+function activationsByProbe(spec: ModelSpec, params: ParamMap, x: tf.Tensor): Map<string, tf.Tensor2D> {
+  const activations = new Map<string, tf.Tensor2D>();
+  spec.forward(params, x, { probe: (space, value) => activations.set(space, value) });
+  return activations;
+}
+
+/**
+ * Streams both models over `data` and accumulates, per feature space, the sums needed for means and
+ * (cross-)covariances. Memory is independent of the number of examples: only [size, size] sums are
+ * kept. Sums are taken of activations minus the first batch's mean, which keeps float32 accumulation
+ * accurate when means are large against spreads.
+ */
+export function collectSpaceMoments(
+  spec: ModelSpec,
+  paramsA: ParamMap,
+  paramsB: ParamMap,
+  data: TensorSet,
+  batchSize = 500,
+): SpaceMoments[] {
+  const spaces = featureSpaces(spec);
+  const accumulators = new Map<string, Accumulator>();
+  try {
+    for (const batch of data.batches(batchSize)) {
+      tf.tidy(() => {
+        const actsA = activationsByProbe(spec, paramsA, batch.x);
+        const actsB = activationsByProbe(spec, paramsB, batch.x);
+        for (const { name } of spaces) {
+          const rawA = actsA.get(name);
+          const rawB = actsB.get(name);
+          if (!rawA || !rawB) throw new Error(`forward pass of ${spec.family} never probed space ${name}`);
+          let acc = accumulators.get(name);
+          if (!acc) {
+            const n = rawA.shape[1];
+            acc = {
+              shiftA: tf.keep(tf.mean(rawA, 0, true)),
+              shiftB: tf.keep(tf.mean(rawB, 0, true)),
+              sumA: tf.keep(tf.zeros([n])),
+              sumB: tf.keep(tf.zeros([n])),
+              sumAA: tf.keep(tf.zeros([n, n])),
+              sumBB: tf.keep(tf.zeros([n, n])),
+              sumAB: tf.keep(tf.zeros([n, n])),
+            };
+            accumulators.set(name, acc);
+          }
+          const a = tf.sub(rawA, acc.shiftA);
+          const b = tf.sub(rawB, acc.shiftB);
+          const next = {
+            sumA: tf.add(acc.sumA, tf.sum(a, 0)),
+            sumB: tf.add(acc.sumB, tf.sum(b, 0)),
+            sumAA: tf.add(acc.sumAA, tf.matMul(a, a, true, false)), // [n, batch] x [batch, n]
+            sumBB: tf.add(acc.sumBB, tf.matMul(b, b, true, false)),
+            sumAB: tf.add(acc.sumAB, tf.matMul(a, b, true, false)),
+          };
+          for (const key of Object.keys(next) as (keyof typeof next)[]) {
+            acc[key].dispose();
+            acc[key] = tf.keep(next[key]);
+          }
+        }
+      });
+      tf.dispose([batch.x, batch.y]);
+    }
+    return spaces.map(({ name, size }) => {
+      const acc = accumulators.get(name);
+      if (!acc) throw new Error('no data to collect moments from');
+      return finishMoments(name, size, data.count, acc);
+    });
+  } finally {
+    for (const acc of accumulators.values()) tf.dispose(Object.values(acc));
+  }
+}
+
+function finishMoments(space: string, size: number, count: number, acc: Accumulator): SpaceMoments {
+  const read = (t: tf.Tensor) => Float64Array.from(t.dataSync());
+  const shiftA = read(acc.shiftA);
+  const shiftB = read(acc.shiftB);
+  const centeredMeanA = read(acc.sumA).map((s) => s / count);
+  const centeredMeanB = read(acc.sumB).map((s) => s / count);
+  const covariance = (sum: Float64Array, meanRows: Float64Array, meanCols: Float64Array) =>
+    sum.map((s, k) => (s - count * meanRows[Math.floor(k / size)]! * meanCols[k % size]!) / (count - 1));
+  return {
+    space,
+    count,
+    size,
+    meanA: centeredMeanA.map((m, i) => m + shiftA[i]!),
+    meanB: centeredMeanB.map((m, i) => m + shiftB[i]!),
+    covAA: covariance(read(acc.sumAA), centeredMeanA, centeredMeanA),
+    covBB: covariance(read(acc.sumBB), centeredMeanB, centeredMeanB),
+    covAB: covariance(read(acc.sumAB), centeredMeanA, centeredMeanB),
+  };
+}

@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs-core';
+// Gradient functions ship only in the union package's bundle; importing it registers them for every backend.
+import '@tensorflow/tfjs';
+import { InputError } from '../util/errors.js';
+import { installWasmFastPaths } from './wasmFastPaths.js';
+
+/** Backends merge-train can run on, best first for `auto`. */
+export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+/** The npm package that provides each backend; the tensorflow ones are optional installs by the user. */
+const backendPackages: Record<Exclude<BackendName, 'auto'>, { pkg: string; tfName: string }> = {
+  'tensorflow-gpu': { pkg: '@tensorflow/tfjs-node-gpu', tfName: 'tensorflow' },
+  tensorflow: { pkg: '@tensorflow/tfjs-node', tfName: 'tensorflow' },
+  wasm: { pkg: '@tensorflow/tfjs-backend-wasm', tfName: 'wasm' },
+  cpu: { pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
+};
+
+async function tryBackend(name: Exclude<BackendName, 'auto'>): Promise<boolean> {
+  const { pkg, tfName } = backendPackages[name];
+  try {
+    await import(pkg);
+  } catch {
+    return false; // not installed (tfjs-node*) or failed to load its native library
+  }
+  try {
+    if (!(await tf.setBackend(tfName))) return false;
+    await tf.ready();
+  } catch {
+    return false;
+  }
+  if (tfName === 'wasm') installWasmFastPaths();
+  return true;
+}
+
+/**
+ * Selects the TensorFlow.js backend. `auto` prefers tfjs-node-gpu, then tfjs-node (when the user has
+ * installed them), then the embedded WASM backend, then the pure-JS cpu backend.
+ * Returns the name tfjs reports (`tensorflow`, `wasm` or `cpu`).
+ */
+export async function selectBackend(requested: BackendName = 'auto'): Promise<string> {
+  const candidates: Exclude<BackendName, 'auto'>[] =
+    requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
+  for (const name of candidates) {
+    if (await tryBackend(name)) return tf.getBackend();
+  }
+  throw new InputError(
+    requested === 'auto'
+      ? 'no TensorFlow.js backend could be loaded; reinstall with `npm ci`'
+      : `backend "${requested}" could not be loaded; install ${backendPackages[requested].pkg} or use --backend auto`,
+  );
+}

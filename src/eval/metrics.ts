@@ -1,0 +1,53 @@
+/**
+ * The shape of reports/<run>/metrics.json. Later tooling reads it: fields may be added, never renamed.
+ */
+
+export type AlignMethod = 'none' | 'permutation' | 'cca';
+export type AlphaKind = 'uniform' | 'fisher' | 'learned';
+export type AlphaInit = 'uniform' | 'fisher';
+
+export interface ModelMetrics {
+  name: string;
+  testAccuracy: number;
+  testLoss: number;
+  seed?: number;
+  checkpoint?: string;
+}
+
+export interface MergeMetrics {
+  align: AlignMethod;
+  alpha: AlphaKind;
+  /** Initialisation of learned alpha; null for the untrained variants. */
+  init: AlphaInit | null;
+  testAccuracy: number;
+  testLoss: number;
+  /** Mean alpha over all parameter entries (1 = all model A). */
+  meanAlpha?: number;
+}
+
+/** One point of the learned-alpha optimisation, measured on the merge split. */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface AlphaCurve {
+  align: AlignMethod;
+  init: AlphaInit;
+  points: CurvePoint[];
+}
+
+export interface RunMetrics {
+  dataset: string;
+  models: ModelMetrics[];
+  ensemble: { testAccuracy: number; testLoss: number };
+  merges: MergeMetrics[];
+  /** Wall-clock seconds per stage. */
+  timings: Record<string, number>;
+  /** Learned-alpha training curves, one per (align, init). */
+  alphaCurves?: AlphaCurve[];
+  backend?: string;
+  recipe?: string;
+  versions?: Record<string, string>;
+}

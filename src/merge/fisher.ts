@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorSet } from '../data/batches.js';
+import type { AffineLayer, ModelSpec, ParamMap } from '../nn/spec.js';
+import type { AlphaMasks } from './mergeParams.js';
+
+/**
+ * `expected`: the true Fisher, an expectation over the model's own predicted class distribution
+ * (as in Fisher merging, Matena & Raffel, NeurIPS 2022, https://arxiv.org/abs/2111.09832).
+ * `empirical`: squared gradients of the loss at the true labels.
+ */
+export type FisherMode = 'expected' | 'empirical';
+
+interface RecordedLayer {
+  layer: AffineLayer;
+  input: tf.Tensor2D;
+  outputs: number;
+}
+
+/**
+ * Diagonal Fisher information of every parameter, averaged over the examples of `data`:
+ * F = E_x E_y [(d log p(y|x) / d theta)^2]. Per-example gradients of an affine layer factor as
+ * outer(input, delta), so their squares sum as (input^2)^T (delta^2): one batched backward pass per
+ * class gives the exact expectation without a loop over examples. The per-example deltas are the
+ * gradients with respect to zero "taps" added to each pre-activation.
+ */
+export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSet, mode: FisherMode, batchSize = 250): ParamMap {
+  const sums: ParamMap = Object.fromEntries(Object.entries(params).map(([name, p]) => [name, tf.zeros(p.shape)]));
+  const accumulate = (name: string, value: tf.Tensor) => {
+    const previous = sums[name]!;
+    sums[name] = tf.keep(tf.add(previous, value));
+    previous.dispose();
+  };
+  for (const batch of data.batches(batchSize)) {
+    tf.tidy(() => {
+      // A first pass records each affine layer's input and the model's class probabilities.
+      const recorded: RecordedLayer[] = [];
+      const logits = spec.forward(params, batch.x, {
+        affine: (layer, input, preActivation) => {
+          recorded.push({ layer, input, outputs: preActivation.shape[1] });
+          return preActivation;
+        },
+      });
+      const probabilities = tf.softmax(logits);
+      const count = batch.y.shape[0];
+      const classes = mode === 'expected' ? spec.numClasses : 1;
+      for (let c = 0; c < classes; c++) {
+        // Which log-probability to differentiate for each example, and the weight of its square.
+        const [target, weight] =
+          mode === 'expected'
+            ? [tf.oneHot(tf.fill([count], c, 'int32') as tf.Tensor1D, spec.numClasses), tf.slice(probabilities, [0, c], [count, 1])]
+            : [tf.oneHot(batch.y, spec.numClasses), tf.ones([count, 1])];
+        const taps = recorded.map((r) => tf.zeros([count, r.outputs]));
+        const deltas = tf.grads((...tapValues: tf.Tensor[]) => {
+          let index = 0;
+          const out = spec.forward(params, batch.x, {
+            affine: (_layer, _input, preActivation) => tf.add(preActivation, tapValues[index++]!) as tf.Tensor2D,
+          });
+          return tf.sum(tf.mul(tf.logSoftmax(out), target));
+        })(taps);
+        recorded.forEach(({ layer, input }, i) => {
+          const weightedSquares = tf.mul(tf.square(deltas[i]!), weight); // [batch, out]
+          accumulate(layer.weight, tf.matMul(tf.square(input), weightedSquares, true, false)); // [in, batch] x [batch, out]
+          accumulate(layer.bias, tf.sum(weightedSquares, 0));
+        });
+      }
+    });
+    tf.dispose([batch.x, batch.y]);
+  }
+  // Parameters outside affine layers (none in the MLP) keep zero Fisher, which fisherAlpha maps to 1/2.
+  const fisher = tf.tidy(() => Object.fromEntries(Object.entries(sums).map(([name, s]) => [name, tf.div(s, data.count)])));
+  tf.dispose(Object.values(sums));
+  return fisher;
+}
+
+/** Fisher merging's weights: alpha = F_A / (F_A + F_B'), with epsilon so that 0/0 gives 1/2. */
+export function fisherAlpha(fisherA: ParamMap, fisherB: ParamMap, epsilon = 1e-10): AlphaMasks {
+  return tf.tidy(() =>
+    Object.fromEntries(
+      Object.entries(fisherA).map(([name, fa]) => {
+        const fb = fisherB[name];
+        if (!fb) throw new Error(`fisherAlpha: model B has no Fisher for ${name}`);
+        return [name, tf.div(tf.add(fa, epsilon), tf.add(tf.add(fa, fb), 2 * epsilon))];
+      }),
+    ),
+  );
+}

@@ -1,0 +1,117 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../util/errors.js';
+
+/**
+ * A model described as data. Git Re-Basin's permutation spec, generalised from permutations to
+ * invertible linear maps: each parameter axis may belong to a feature space, either on the side that
+ * produces the space (`out`: multiply by T) or on the side that consumes it (`in`: multiply by T^-T).
+ */
+
+/** Where a parameter axis sits relative to a feature space. */
+export interface AxisLabel {
+  space: string;
+  role: 'out' | 'in';
+}
+
+/** Labels an axis as producing `space` (rows of a weight in [out, in] terms, biases, norm vectors). */
+export const produces = (space: string): AxisLabel => ({ space, role: 'out' });
+/** Labels an axis as consuming `space` (columns of the next layer's weight in [out, in] terms). */
+export const consumes = (space: string): AxisLabel => ({ space, role: 'in' });
+
+/** How a parameter is initialised: PyTorch's default for Linear is uniform in +-1/sqrt(fan_in). */
+export type ParamInit = { kind: 'uniform'; bound: number } | { kind: 'zeros' } | { kind: 'ones' };
+
+export interface ParamSpec {
+  shape: number[];
+  /** One label per axis: the feature space it belongs to, or null. */
+  axes: (AxisLabel | null)[];
+  init: ParamInit;
+}
+
+/** Named parameter tensors of one model. */
+export type ParamMap = Record<string, tf.Tensor>;
+
+/** A dense (fully connected) layer as the forward pass reports it to hooks. */
+export interface AffineLayer {
+  weight: string;
+  bias: string;
+}
+
+/** Hooks into a forward pass; every hook is optional and the forward pass is pure without them. */
+export interface ForwardContext {
+  /** Called with each feature space's activations, flattened to [examples, units]. */
+  probe?: (space: string, activations: tf.Tensor2D) => void;
+  /**
+   * Called with each affine layer's input [batch, in] and pre-activation [batch, out]; its return value
+   * replaces the pre-activation. Used for per-example gradients (Fisher information).
+   */
+  affine?: (layer: AffineLayer, input: tf.Tensor2D, preActivation: tf.Tensor2D) => tf.Tensor2D;
+}
+
+export interface ModelSpec {
+  /** Family key in the `families` registry, and the configuration it was built from. */
+  family: string;
+  config: Record<string, unknown>;
+  inputShape: number[];
+  numClasses: number;
+  /** Parameters in a stable order. */
+  params: Record<string, ParamSpec>;
+  /** Logits [batch, numClasses] for inputs [batch, ...inputShape]. */
+  forward(params: ParamMap, x: tf.Tensor, context?: ForwardContext): tf.Tensor2D;
+}
+
+/** One (parameter, axis) touched by a feature space. */
+export interface SpaceMember {
+  param: string;
+  axis: number;
+  role: 'out' | 'in';
+}
+
+export interface FeatureSpace {
+  name: string;
+  size: number;
+  members: SpaceMember[];
+}
+
+/** Derives space -> members from the per-axis labels, checking that each space has one size. */
+export function featureSpaces(spec: ModelSpec): FeatureSpace[] {
+  const spaces = new Map<string, FeatureSpace>();
+  for (const [param, { shape, axes }] of Object.entries(spec.params)) {
+    axes.forEach((label, axis) => {
+      if (!label) return;
+      const size = shape[axis]!;
+      const space = spaces.get(label.space) ?? { name: label.space, size, members: [] };
+      if (space.size !== size) {
+        throw new Error(`spec ${spec.family}: space ${label.space} has size ${space.size} but ${param} axis ${axis} has ${size}`);
+      }
+      space.members.push({ param, axis, role: label.role });
+      spaces.set(label.space, space);
+    });
+  }
+  for (const space of spaces.values()) {
+    if (!space.members.some((m) => m.role === 'out') || !space.members.some((m) => m.role === 'in')) {
+      throw new Error(`spec ${spec.family}: space ${space.name} must be both produced and consumed`);
+    }
+  }
+  return [...spaces.values()];
+}
+
+/** A string that is equal for two specs exactly when their parameters have the same names and shapes. */
+export function architectureSignature(spec: ModelSpec): string {
+  const shapes = Object.entries(spec.params).map(([name, p]) => `${name}[${p.shape.join(',')}]`);
+  return `${spec.family}:${shapes.join(';')}`;
+}
+
+/** Checks real weights against a spec: every parameter present, no extras, shapes equal. */
+export function validateParams(spec: ModelSpec, params: Record<string, { shape: number[] }>, source: string): void {
+  for (const [name, p] of Object.entries(spec.params)) {
+    const actual = params[name];
+    if (!actual) throw new InputError(`${source}: parameter ${name} is missing (expected shape [${p.shape.join(',')}])`);
+    if (actual.shape.join(',') !== p.shape.join(',')) {
+      throw new InputError(`${source}: parameter ${name} has shape [${actual.shape.join(',')}], expected [${p.shape.join(',')}]`);
+    }
+  }
+  for (const name of Object.keys(params)) {
+    if (!spec.params[name]) throw new InputError(`${source}: unexpected parameter ${name} for a ${spec.family} model`);
+  }
+}

@@ -1,0 +1,227 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { aligners } from '../align/aligners.js';
+import { collectSpaceMoments } from '../align/moments.js';
+import { applyTransforms } from '../align/transform.js';
+import { selectBackend } from '../backend/selectBackend.js';
+import { TensorSet } from '../data/batches.js';
+import { loadSplits } from '../data/split.js';
+import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
+import type { AlignMethod, AlphaCurve, AlphaKind, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../io/checkpoint.js';
+import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { alphaInits } from '../merge/alphaInits.js';
+import { learnAlphaMasks } from '../merge/learnAlpha.js';
+import { meanAlpha, mergeParams, type AlphaMasks } from '../merge/mergeParams.js';
+import { families } from '../nn/families.js';
+import { disposeParams, initParams } from '../nn/init.js';
+import type { ModelSpec, ParamMap } from '../nn/spec.js';
+import { writeReport } from '../report/writeReport.js';
+import { trainModel } from '../train/trainModel.js';
+import { silentObserver, type RunObserver } from './observer.js';
+import { configHash, runPaths, type RunPaths } from './runDirectory.js';
+import type { Recipe } from './schema.js';
+import { versions } from './versions.js';
+
+export interface RunOptions {
+  /** The run directory; default reports/<recipe name>. */
+  outDir?: string;
+  observer?: RunObserver;
+  /** Where the recipe came from, recorded in metrics.json. */
+  recipePath?: string;
+}
+
+export interface RunResult {
+  metrics: RunMetrics;
+  dir: string;
+}
+
+/** Adds the seconds `work` takes to `timings[stage]`. */
+async function timed<T>(timings: Record<string, number>, stage: string, work: () => T | Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[stage] = (timings[stage] ?? 0) + (performance.now() - started) / 1000;
+  }
+}
+
+/**
+ * Trains base model `index`, or reuses its checkpoint when one made from the same settings exists
+ * (that is how sweeps share base models and reruns skip training).
+ */
+async function baseModel(
+  recipe: Recipe,
+  spec: ModelSpec,
+  index: number,
+  train: TensorSet,
+  paths: RunPaths,
+  observer: RunObserver,
+): Promise<ParamMap> {
+  const seed = recipe.seed + index;
+  const hash = configHash({ data: recipe.data, model: recipe.model, train: recipe.train, seed, splitSeed: recipe.seed });
+  const path = paths.model(index);
+  if (existsSync(path)) {
+    const cached = await loadCheckpoint(path);
+    if (cached.info.configHash === hash) {
+      observer.log(`model ${index}: reusing ${path}`);
+      return cached.params;
+    }
+    disposeParams(cached.params);
+  }
+  const initial = initParams(spec, seed);
+  const { epochs } = recipe.train;
+  const bar = observer.bar(`train model ${index}`, epochs * Math.ceil(train.count / recipe.train.batchSize));
+  const { params, history } = trainModel(spec, initial, train, { ...recipe.train, seed }, (p) => {
+    bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, p.finished ? `epoch ${p.epoch} loss ${p.finished.loss.toFixed(3)}` : undefined);
+  });
+  bar.stop();
+  disposeParams(initial);
+  const info: CheckpointInfo = { kind: 'base', dataset: recipe.data.dataset, splitSeed: recipe.seed, seed, configHash: hash, details: { history } };
+  await saveCheckpoint(path, spec, params, info);
+  return params;
+}
+
+/**
+ * Runs a recipe end to end: data, base models, alignment statistics, alignment, merges, evaluation on
+ * the held-out test split, and the report. Files land in the run directory; metrics are returned.
+ */
+export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promise<RunResult> {
+  const observer = options.observer ?? silentObserver;
+  const paths = runPaths(options.outDir ?? join('reports', recipe.name));
+  const timings: Record<string, number> = {};
+  const backend = await selectBackend(recipe.backend);
+  observer.log(`backend: ${backend}`);
+  await writeJsonAtomic(paths.recipe, recipe);
+
+  const splits = await timed(timings, 'data', () =>
+    loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir }),
+  );
+  observer.log(`data: ${splits.name} train ${splits.train.count} / merge ${splits.merge.count} / test ${splits.test.count}`);
+  const family = families.get(recipe.model.family);
+  const spec = family.build(recipe.model.config, splits.inputShape, splits.numClasses);
+  const train = new TensorSet(splits.train, splits.inputShape);
+  const merge = new TensorSet(splits.merge, splits.inputShape);
+  const test = new TensorSet(splits.test, splits.inputShape);
+  const owned: ParamMap[] = [];
+  try {
+    const models: ParamMap[] = [];
+    for (let i = 0; i < recipe.train.models; i++) {
+      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, paths, observer)));
+    }
+    owned.push(...models);
+    const modelMetrics: ModelMetrics[] = models.map((params, i) => {
+      const { accuracy, loss } = evaluateModel(spec, params, test);
+      return { name: `model ${String.fromCharCode(65 + i)}`, testAccuracy: accuracy, testLoss: loss, seed: recipe.seed + i, checkpoint: paths.model(i) };
+    });
+    for (const m of modelMetrics) observer.log(`${m.name}: test accuracy ${(100 * m.testAccuracy).toFixed(2)}%`);
+    const ensembleEval = evaluateEnsemble(spec, models, test);
+
+    // Model A is the anchor; model B is aligned to it. (More models: hierarchical merging, later.)
+    const [paramsA, paramsB] = [models[0]!, models[1]!];
+    const moments = await timed(timings, 'statistics', () => collectSpaceMoments(spec, paramsA, paramsB, merge, recipe.align.batchSize));
+    const merges: MergeMetrics[] = [];
+    const alphaCurves: AlphaCurve[] = [];
+    const diagnostics: Record<string, unknown> = {};
+    for (const method of recipe.align.methods) {
+      const aligned = await timed(timings, 'align', () => {
+        const result = aligners.get(method).align(moments, { gamma: recipe.align.gamma });
+        diagnostics[method] = result.diagnostics;
+        return applyTransforms(spec, paramsB, result.transforms);
+      });
+      owned.push(aligned);
+      await saveCheckpoint(paths.aligned(method), spec, aligned, {
+        kind: 'aligned',
+        dataset: recipe.data.dataset,
+        splitSeed: recipe.seed,
+        details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
+      });
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, merge, test, paths, timings, observer);
+      merges.push(...results.merges);
+      alphaCurves.push(...results.curves);
+    }
+
+    const metrics: RunMetrics = {
+      dataset: recipe.data.dataset,
+      models: modelMetrics,
+      ensemble: { testAccuracy: ensembleEval.accuracy, testLoss: ensembleEval.loss },
+      merges,
+      timings,
+      alphaCurves,
+      backend,
+      recipe: options.recipePath ?? recipe.name,
+      versions: versions(backend),
+    };
+    Object.assign(metrics, { split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count }, alignment: diagnostics });
+    await writeJsonAtomic(paths.metrics, metrics);
+    await timed(timings, 'report', () => writeReport(paths.dir));
+    await writeJsonAtomic(paths.metrics, metrics); // now with the report's own timing
+    return { metrics, dir: paths.dir };
+  } finally {
+    owned.forEach(disposeParams);
+    [train, merge, test].forEach((set) => set.dispose());
+  }
+}
+
+/** Uniform, Fisher-weighted and learned merges of A with one aligned B, each evaluated on the test split. */
+async function mergeVariants(
+  recipe: Recipe,
+  spec: ModelSpec,
+  align: AlignMethod,
+  paramsA: ParamMap,
+  alignedB: ParamMap,
+  merge: TensorSet,
+  test: TensorSet,
+  paths: RunPaths,
+  timings: Record<string, number>,
+  observer: RunObserver,
+): Promise<{ merges: MergeMetrics[]; curves: AlphaCurve[] }> {
+  const masksOf = new Map<AlphaKind, AlphaMasks>();
+  const initMasks = (init: 'uniform' | 'fisher') =>
+    timed(timings, init === 'fisher' ? 'fisher' : 'merge', () =>
+      alphaInits.get(init).masks({ spec, paramsA, paramsB: alignedB, data: merge, fisherMode: recipe.merge.fisher }),
+    );
+  const merges: MergeMetrics[] = [];
+  const curves: AlphaCurve[] = [];
+  try {
+    for (const alpha of recipe.merge.alphas) {
+      let init: MergeMetrics['init'] = null;
+      if (alpha === 'learned') {
+        init = recipe.merge.init;
+        const start = masksOf.get(init) ?? (await initMasks(init));
+        if (!masksOf.has(init)) masksOf.set(init, start);
+        const bar = observer.bar(`learn alpha (${align}, ${init} init)`, recipe.merge.steps);
+        const { masks, curve } = await timed(timings, 'learn alpha', () =>
+          learnAlphaMasks(spec, paramsA, alignedB, start, merge, { ...recipe.merge, seed: recipe.seed }, (p) => bar.update(p.step)),
+        );
+        bar.stop();
+        masksOf.set('learned', masks);
+        curves.push({ align, init, points: curve });
+      } else if (!masksOf.has(alpha)) {
+        masksOf.set(alpha, await initMasks(alpha));
+      }
+      const masks = masksOf.get(alpha)!;
+      const evaluation = await timed(timings, 'evaluate', () => {
+        const merged = mergeParams(paramsA, alignedB, masks);
+        try {
+          return evaluateModel(spec, merged, test);
+        } finally {
+          disposeParams(merged);
+        }
+      });
+      const result: MergeMetrics = { align, alpha, init, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, meanAlpha: meanAlpha(masks) };
+      merges.push(result);
+      observer.log(`merge ${align} · ${alpha}${init ? ` (${init} init)` : ''}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`);
+      await saveCheckpoint(paths.masks(align, alpha), spec, masks, {
+        kind: 'alpha',
+        dataset: recipe.data.dataset,
+        splitSeed: recipe.seed,
+        details: { align, alpha, init },
+      });
+    }
+    return { merges, curves };
+  } finally {
+    for (const masks of masksOf.values()) disposeParams(masks);
+  }
+}

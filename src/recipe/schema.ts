@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { backendNames } from '../backend/selectBackend.js';
+
+/**
+ * The recipe: one experiment, as a YAML or JSON file in recipes/. Every number that matters lives here,
+ * with its default in this one place. Unknown fields are errors.
+ */
+
+const alignMethod = z.enum(['none', 'permutation', 'cca']);
+const alphaKind = z.enum(['uniform', 'fisher', 'learned']);
+const alphaInit = z.enum(['uniform', 'fisher']);
+
+export const recipeSchema = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "-" and "." only').describe('run name: results go to reports/<name>/'),
+  seed: z.number().int().nonnegative().default(0).describe('seed for the data split; model i uses seed + i'),
+  backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
+  data: z
+    .strictObject({
+      dataset: z.string().default('mnist').describe('dataset key (mnist, fashion-mnist)'),
+      split: z
+        .strictObject({
+          train: z.number().int().positive().optional(),
+          merge: z.number().int().positive().optional(),
+          test: z.number().int().positive().optional(),
+        })
+        .default({})
+        .describe('examples per split; the dataset\'s defaults where omitted'),
+      cacheDir: z.string().default('data').describe('where decoded datasets are cached'),
+    })
+    .prefault({}),
+  model: z
+    .strictObject({
+      family: z.string().default('mlp'),
+      config: z.record(z.string(), z.unknown()).default({ hidden: [512, 512] }),
+    })
+    .prefault({}),
+  train: z
+    .strictObject({
+      models: z.number().int().min(2).default(2).describe('independently trained base models (A, B, ...)'),
+      epochs: z.number().int().positive().default(10),
+      batchSize: z.number().int().positive().default(128),
+      optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+      learningRate: z.number().positive().default(0.05),
+      momentum: z.number().min(0).max(1).default(0.9),
+    })
+    .prefault({}),
+  align: z
+    .strictObject({
+      methods: z.array(alignMethod).min(1).default(['none', 'permutation', 'cca']),
+      gamma: z.number().nonnegative().default(1e-3).describe('CCA ridge: S + gamma * I'),
+      batchSize: z.number().int().positive().default(500),
+    })
+    .prefault({}),
+  merge: z
+    .strictObject({
+      alphas: z.array(alphaKind).min(1).default(['uniform', 'fisher', 'learned']),
+      init: alphaInit.default('uniform').describe('initial alpha of learned masks'),
+      fisher: z.enum(['expected', 'empirical']).default('expected'),
+      steps: z.number().int().positive().default(300).describe('learned-alpha optimisation steps'),
+      batchSize: z.number().int().positive().default(128),
+      learningRate: z.number().positive().default(0.05).describe('Adam step size on alpha logits'),
+    })
+    .prefault({}),
+});
+
+/** A recipe as written (defaults optional). */
+export type RecipeInput = z.input<typeof recipeSchema>;
+/** A recipe with every default filled in. */
+export type Recipe = z.output<typeof recipeSchema>;

@@ -1,0 +1,290 @@
+/**
+ * Figure: a heat map of one parameter tensor's alpha, with a colour bar.
+ *
+ * Chart.js draws the frame (axes, ticks, titles) so the figure shares the report theme; an inline plugin paints
+ * the alpha raster into the chart area and the colour bar to its right.
+ */
+
+import { createCanvas, type Canvas } from 'canvas';
+import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
+
+import { ensure } from '../util/errors.js';
+import { renderChart, type Figure, type FigureSize } from './render.js';
+import { alphaColour, alphaColourStops, axisTitle, cssFont, FIGURE, FONT_SIZES, rgbCss, TEXT_COLOUR } from './theme.js';
+import type { AlphaMask } from './types.js';
+
+/** Options of {@link renderAlphaMap}. */
+export interface AlphaMapOptions extends FigureSize {
+  /** Largest number of cells drawn along each axis; larger tensors are averaged down to this (default 400). */
+  maxCells?: number;
+  /** Title of the x axis (columns; default "output unit"). */
+  xTitle?: string;
+  /** Title of the y axis (rows; default "input unit", empty for 1-D tensors). */
+  yTitle?: string;
+}
+
+/** Where the heat map was drawn, in px of the rendered image. */
+export interface PlotArea {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** A rendered alpha map, with the rectangle its raster occupies (useful for tests and annotation). */
+export interface AlphaMapFigure extends Figure {
+  plotArea: PlotArea;
+}
+
+/** A row-major matrix of alpha values, possibly averaged down from the tensor. */
+export interface AlphaGrid {
+  rows: number;
+  cols: number;
+  values: Float32Array;
+}
+
+/**
+ * The 2-D view of a tensor shape: a matrix stays as it is, a vector (e.g. a bias) becomes one row,
+ * and more dimensions are flattened to [shape[0], product of the rest].
+ */
+export function matrixShape(shape: readonly number[]): [rows: number, cols: number] {
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [1, shape[0] ?? 1];
+  const rest = shape.slice(1).reduce((a, b) => a * b, 1);
+  return [shape[0] ?? 1, rest];
+}
+
+/**
+ * Averages `values` (a `rows` x `cols` row-major matrix) over blocks so that neither side exceeds `maxCells`.
+ * NaN entries are skipped; a block of only NaN stays NaN.
+ */
+export function downsample(values: Float32Array, rows: number, cols: number, maxCells: number): AlphaGrid {
+  const fy = Math.ceil(rows / maxCells);
+  const fx = Math.ceil(cols / maxCells);
+  if (fy === 1 && fx === 1) return { rows, cols, values };
+  const outRows = Math.ceil(rows / fy);
+  const outCols = Math.ceil(cols / fx);
+  const sums = new Float64Array(outRows * outCols);
+  const counts = new Uint32Array(outRows * outCols);
+  for (let r = 0; r < rows; r++) {
+    const outBase = Math.floor(r / fy) * outCols;
+    const inBase = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const v = values[inBase + c] as number;
+      if (Number.isNaN(v)) continue;
+      const o = outBase + Math.floor(c / fx);
+      sums[o] = (sums[o] as number) + v;
+      counts[o] = (counts[o] as number) + 1;
+    }
+  }
+  const out = new Float32Array(outRows * outCols);
+  for (let i = 0; i < out.length; i++) {
+    const n = counts[i] as number;
+    out[i] = n === 0 ? NaN : (sums[i] as number) / n;
+  }
+  return { rows: outRows, cols: outCols, values: out };
+}
+
+/** 256-entry lookup table of the alpha colour map, so rasterising does no interpolation per cell. */
+const COLOUR_LUT: Uint8ClampedArray = (() => {
+  const lut = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) lut.set(alphaColour(i / 255), i * 3);
+  return lut;
+})();
+
+/** Paints `grid` into a canvas with one pixel per cell. */
+function rasterise(grid: AlphaGrid): Canvas {
+  const canvas = createCanvas(grid.cols, grid.rows);
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(grid.cols, grid.rows);
+  const px = image.data;
+  const missing = alphaColour(NaN);
+  for (let i = 0; i < grid.values.length; i++) {
+    const v = grid.values[i] as number;
+    const o = i * 4;
+    if (Number.isNaN(v)) {
+      px[o] = missing[0];
+      px[o + 1] = missing[1];
+      px[o + 2] = missing[2];
+    } else {
+      const k = Math.round(Math.min(1, Math.max(0, v)) * 255) * 3;
+      px[o] = COLOUR_LUT[k] as number;
+      px[o + 1] = COLOUR_LUT[k + 1] as number;
+      px[o + 2] = COLOUR_LUT[k + 2] as number;
+    }
+    px[o + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+  return canvas;
+}
+
+/** Geometry of the colour bar, in px from the plot area's right edge. */
+const COLOUR_BAR = { gap: 22, width: 18, tickLength: 5, reserve: 112 } as const;
+
+const COLOUR_BAR_TITLE = 'alpha (1 = model A)';
+
+/** Draws the colour bar (1 at the top) beside the plot area, with ticks at 0, 0.25, ..., 1. */
+function drawColourBar(chart: Chart): void {
+  const { ctx, chartArea } = chart;
+  const x = chartArea.right + COLOUR_BAR.gap;
+  const { top, bottom } = chartArea;
+  const height = bottom - top;
+  ctx.save();
+  // The colour map is piecewise linear between its stops, so a gradient through the same stops reproduces it
+  // exactly, and stays vector (and seamless) in the SVG version.
+  const gradient = ctx.createLinearGradient(0, bottom, 0, top);
+  for (const [offset, rgb] of alphaColourStops()) gradient.addColorStop(offset, rgbCss(rgb));
+  ctx.fillStyle = gradient;
+  ctx.fillRect(x, top, COLOUR_BAR.width, height);
+  ctx.strokeStyle = TEXT_COLOUR;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(x, top, COLOUR_BAR.width, height);
+  ctx.fillStyle = TEXT_COLOUR;
+  ctx.font = cssFont(FONT_SIZES.tick);
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  let labelsRight = x + COLOUR_BAR.width;
+  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
+    const y = bottom - tick * height;
+    ctx.beginPath();
+    ctx.moveTo(x + COLOUR_BAR.width, y);
+    ctx.lineTo(x + COLOUR_BAR.width + COLOUR_BAR.tickLength, y);
+    ctx.stroke();
+    const labelX = x + COLOUR_BAR.width + COLOUR_BAR.tickLength + 3;
+    const label = tick.toFixed(2);
+    ctx.fillText(label, labelX, y);
+    labelsRight = Math.max(labelsRight, labelX + ctx.measureText(label).width);
+  }
+  // Title along the bar, reading top to bottom like Chart.js titles of right-hand axes.
+  ctx.font = cssFont(FONT_SIZES.axisTitle);
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.translate(labelsRight + 6 + FONT_SIZES.axisTitle / 2, (top + bottom) / 2);
+  ctx.rotate(Math.PI / 2);
+  // Short plots (a single row) have no room for the explanation.
+  const title = ctx.measureText(COLOUR_BAR_TITLE).width <= height ? COLOUR_BAR_TITLE : 'alpha';
+  ctx.fillText(title, 0, 0);
+  ctx.restore();
+}
+
+/** Plugin that paints `raster` over the chart area and the colour bar beside it, and reports where it drew. */
+function alphaRasterPlugin(raster: Canvas, onPlotArea: (area: PlotArea) => void): Plugin<'scatter'> {
+  return {
+    id: 'alphaRaster',
+    beforeDatasetsDraw(chart) {
+      const { ctx, chartArea } = chart;
+      const { left, top, width, height } = chartArea;
+      ctx.save();
+      // Each cell is a flat block of colour: interpolating between cells would invent values.
+      ctx.imageSmoothingEnabled = false;
+      // The chart's context comes from the same native canvas module, so our canvas is a valid image source;
+      // its DOM type does not know node-canvas, hence the cast.
+      ctx.drawImage(raster as unknown as Parameters<typeof ctx.drawImage>[0], left, top, width, height);
+      ctx.strokeStyle = TEXT_COLOUR;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(left, top, width, height);
+      ctx.restore();
+      onPlotArea({ left, top, right: chartArea.right, bottom: chartArea.bottom });
+    },
+    afterDraw(chart) {
+      drawColourBar(chart);
+    },
+  };
+}
+
+/**
+ * Ticks at "nice" unit indices 0, step, 2 step, ... (step 1, 2 or 5 times a power of ten, at most ~8 ticks).
+ * Axes span [-0.5, n - 0.5] so that unit i sits at the centre of its cell; Chart.js's own ticks would start at -0.5.
+ */
+export function unitTicks(n: number, maxTicks = 8): number[] {
+  if (n <= 1) return [0];
+  const rough = (n - 1) / maxTicks;
+  const power = 10 ** Math.floor(Math.log10(Math.max(rough, 1)));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let t = 0; t <= n - 1; t += step) ticks.push(t);
+  return ticks;
+}
+
+/** Validates `mask` and returns its (downsampled) 2-D grid. */
+export function alphaGrid(name: string, mask: AlphaMask, maxCells = 400): AlphaGrid {
+  ensure(
+    mask.shape.every((d) => Number.isInteger(d) && d > 0),
+    () => `alpha mask '${name}' has an invalid shape [${mask.shape.join(', ')}]`,
+  );
+  const [rows, cols] = matrixShape(mask.shape);
+  ensure(
+    mask.values.length === rows * cols,
+    () => `alpha mask '${name}' has ${mask.values.length} values but shape [${mask.shape.join(', ')}] needs ${rows * cols}`,
+  );
+  ensure(Number.isInteger(maxCells) && maxCells >= 1, () => `maxCells must be a positive integer, got ${maxCells}`);
+  return downsample(mask.values, rows, cols, maxCells);
+}
+
+/**
+ * Heat map of a parameter tensor's alpha with a colour bar from 0 (model B) to 1 (model A).
+ *
+ * Rows are shape[0] and columns the rest (weights are stored [in, out], so rows are input units and columns
+ * output units); a 1-D tensor is drawn as a single row. Tensors larger than `maxCells` (default 400) along a side
+ * are averaged down in blocks. The SVG version embeds the heat map as a raster image inside vector axes.
+ */
+export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapOptions = {}): AlphaMapFigure {
+  const grid = alphaGrid(name, mask, options.maxCells);
+  const [rows, cols] = matrixShape(mask.shape);
+  const vector = mask.shape.length <= 1;
+  const downsampled = grid.rows !== rows || grid.cols !== cols;
+  const width = options.width ?? FIGURE.width;
+  // A single row needs little height; the default frame would turn it into a tall block.
+  const height = options.height ?? (vector ? 260 : FIGURE.height);
+  let plotArea: PlotArea | undefined;
+  const config: ChartConfiguration<'scatter'> = {
+    type: 'scatter',
+    // Chart.js lays out the axes without any data; the raster plugin supplies the content.
+    data: { datasets: [{ data: [] }] },
+    options: {
+      layout: { padding: { top: 4, right: COLOUR_BAR.reserve, left: 4, bottom: 4 } },
+      scales: {
+        x: {
+          type: 'linear',
+          min: -0.5,
+          max: cols - 0.5,
+          title: axisTitle(options.xTitle ?? 'output unit'),
+          grid: { display: false },
+          afterBuildTicks: (scale) => {
+            scale.ticks = unitTicks(cols).map((value) => ({ value }));
+          },
+        },
+        y: {
+          type: 'linear',
+          min: -0.5,
+          max: rows - 0.5,
+          // Row 0 at the top, as in the stored matrix.
+          reverse: true,
+          title: axisTitle(options.yTitle ?? (vector ? '' : 'input unit')),
+          grid: { display: false },
+          afterBuildTicks: (scale) => {
+            scale.ticks = unitTicks(rows).map((value) => ({ value }));
+          },
+          ticks: { display: !vector },
+        },
+      },
+      plugins: {
+        title: { display: true, text: `${name} [${mask.shape.join('×')}]`, padding: { top: 4, bottom: downsampled ? 2 : 8 } },
+        // Say when cells are block means, so that a reader does not take the map for individual weights.
+        subtitle: {
+          display: downsampled,
+          text: `each cell: mean of ${Math.ceil(rows / grid.rows)}×${Math.ceil(cols / grid.cols)} entries`,
+          font: { size: FONT_SIZES.legend },
+          color: TEXT_COLOUR,
+          padding: { bottom: 8 },
+        },
+        legend: { display: false },
+      },
+    },
+    plugins: [alphaRasterPlugin(rasterise(grid), (area) => (plotArea ??= area))],
+  };
+  // The cast widens the chart type to what the renderer accepts; the scatter configuration is a valid member.
+  const figure = renderChart(config as unknown as ChartConfiguration, { width, height });
+  if (!plotArea) throw new Error(`alpha map '${name}' was rendered without a plot area`);
+  return { ...figure, plotArea };
+}

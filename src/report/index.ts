@@ -1,0 +1,23 @@
+/**
+ * Report figures and summaries of a merge run. Every builder takes data (metrics, masks, curves), not experiments.
+ */
+
+export { renderChart, writeFigure, type Figure, type FigureSize } from './render.js';
+export { renderAccuracyChart, accuracyChartConfig, type AccuracyChartOptions } from './accuracyChart.js';
+export { renderAlphaHistograms, alphaHistogramConfig, histogram01, type AlphaHistogramOptions } from './alphaHistogram.js';
+export {
+  renderAlphaMap,
+  alphaGrid,
+  downsample,
+  matrixShape,
+  unitTicks,
+  type AlphaGrid,
+  type AlphaMapFigure,
+  type AlphaMapOptions,
+  type PlotArea,
+} from './alphaMap.js';
+export { renderAlphaTrainingCurves, trainingCurveConfig, curveLabel, type TrainingCurveOptions } from './trainingCurve.js';
+export { summaryMarkdown, summaryTable } from './summary.js';
+export { resultRows, mergeLabel, compareMerges, ENSEMBLE_LABEL, type ResultRow } from './rows.js';
+export type { AlphaMask, AlphaMaskSet } from './types.js';
+export * as theme from './theme.js';

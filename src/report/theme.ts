@@ -1,0 +1,186 @@
+/**
+ * The one place that decides how every figure looks: fonts, colours, sizes and the alpha colour map.
+ * Figure builders take colours and sizes from here so that all figures of a report match.
+ */
+
+import type { Chart } from 'chart.js';
+
+import type { AlignMethod } from '../eval/metrics.js';
+
+/**
+ * Font family for all text. DejaVu Sans ships with most Linux systems (and is what canvas falls back to there);
+ * the rest of the list keeps text sans-serif elsewhere.
+ */
+export const FONT_FAMILY = "'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif";
+
+/** Font sizes in px, chosen to stay legible when a 900 px wide figure is scaled to one paper column. */
+export const FONT_SIZES = {
+  title: 17,
+  axisTitle: 15,
+  tick: 13,
+  legend: 13,
+  /** Small annotations drawn on the plot, e.g. values on bars. */
+  annotation: 11,
+} as const;
+
+/** Colour of text, axis lines and ticks. */
+export const TEXT_COLOUR = '#222222';
+/** Colour of grid lines: light so they guide the eye without competing with data. */
+export const GRID_COLOUR = '#e3e3e3';
+
+/** Default figure size and background. */
+export const FIGURE = {
+  width: 900,
+  height: 540,
+  background: '#ffffff',
+} as const;
+
+/**
+ * The Okabe-Ito palette: eight colours that stay distinguishable under the common colour-vision deficiencies.
+ * @see https://jfly.uni-koeln.de/color/
+ */
+export const OKABE_ITO = {
+  black: '#000000',
+  orange: '#E69F00',
+  skyBlue: '#56B4E9',
+  bluishGreen: '#009E73',
+  yellow: '#F0E442',
+  blue: '#0072B2',
+  vermillion: '#D55E00',
+  reddishPurple: '#CC79A7',
+} as const;
+
+/** Okabe-Ito grey companion, for reference series such as the base models. */
+export const NEUTRAL_GREY = '#999999';
+
+/**
+ * Order in which categorical series take palette colours. Yellow comes last because it is hard to see on white.
+ */
+export const CATEGORICAL: readonly string[] = [
+  OKABE_ITO.blue,
+  OKABE_ITO.orange,
+  OKABE_ITO.bluishGreen,
+  OKABE_ITO.vermillion,
+  OKABE_ITO.reddishPurple,
+  OKABE_ITO.skyBlue,
+  OKABE_ITO.black,
+  OKABE_ITO.yellow,
+];
+
+/** The `i`-th categorical colour, cycling when there are more series than colours. */
+export function categoricalColour(i: number): string {
+  const n = CATEGORICAL.length;
+  return CATEGORICAL[((i % n) + n) % n] ?? OKABE_ITO.black;
+}
+
+/**
+ * Line dash patterns used together with {@link categoricalColour} once the colours have cycled,
+ * so that series `i` and `i + 8` still look different.
+ */
+export function categoricalDash(i: number): number[] {
+  const dashes: number[][] = [[], [8, 4], [2, 3], [10, 3, 2, 3]];
+  return dashes[Math.floor(i / CATEGORICAL.length) % dashes.length] ?? [];
+}
+
+/** Colour of each alignment method, shared by every figure that groups by alignment. */
+export const ALIGN_COLOURS: Readonly<Record<AlignMethod, string>> = {
+  none: OKABE_ITO.orange,
+  permutation: OKABE_ITO.bluishGreen,
+  cca: OKABE_ITO.blue,
+};
+
+/** Colour of the independently trained base models. */
+export const BASE_MODEL_COLOUR = NEUTRAL_GREY;
+/** Colour of the logit (output-averaging) ensemble. */
+export const ENSEMBLE_COLOUR = OKABE_ITO.reddishPurple;
+
+/** An RGB triple with channels in 0..255. */
+export type Rgb = [number, number, number];
+
+/**
+ * Viridis (matplotlib's perceptually uniform sequential map) sampled at 9 evenly spaced points.
+ * Linear interpolation between them stays within a few units of the full 256-entry table.
+ */
+const VIRIDIS_STOPS: readonly Rgb[] = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 73, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [110, 206, 88],
+  [253, 231, 37],
+];
+
+/** Colour for values that are not numbers (NaN), distinct from every viridis colour. */
+export const MISSING_VALUE_COLOUR: Rgb = [200, 200, 200];
+
+/**
+ * The sequential colour map used for alpha: maps `value` in [0, 1] to viridis RGB (0 = dark purple, 1 = yellow).
+ * Values outside [0, 1] are clamped; NaN maps to {@link MISSING_VALUE_COLOUR}.
+ */
+export function alphaColour(value: number): Rgb {
+  if (Number.isNaN(value)) return [...MISSING_VALUE_COLOUR];
+  const v = Math.min(1, Math.max(0, value));
+  const last = VIRIDIS_STOPS.length - 1;
+  const pos = v * last;
+  const i = Math.min(last - 1, Math.floor(pos));
+  const t = pos - i;
+  const a = VIRIDIS_STOPS[i] as Rgb;
+  const b = VIRIDIS_STOPS[i + 1] as Rgb;
+  return [
+    Math.round(a[0] + (b[0] - a[0]) * t),
+    Math.round(a[1] + (b[1] - a[1]) * t),
+    Math.round(a[2] + (b[2] - a[2]) * t),
+  ];
+}
+
+/** The control points of {@link alphaColour} as (value, colour) pairs, e.g. for canvas gradients. */
+export function alphaColourStops(): [value: number, colour: Rgb][] {
+  const last = VIRIDIS_STOPS.length - 1;
+  return VIRIDIS_STOPS.map((rgb, i) => [i / last, [...rgb] as Rgb]);
+}
+
+/** CSS `rgb(...)` string of an {@link Rgb}. */
+export function rgbCss([r, g, b]: Rgb): string {
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** `colour` (a `#rrggbb` string) with the given opacity, as CSS `rgba(...)`. */
+export function withOpacity(colour: string, opacity: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+  if (!m) return colour;
+  const [r, g, b] = [m[1], m[2], m[3]].map((h) => parseInt(h ?? '0', 16));
+  return `rgba(${r}, ${g}, ${b}, ${opacity})`;
+}
+
+/** CSS font shorthand for drawing directly on a canvas context with the theme font. */
+export function cssFont(sizePx: number, weight: 'normal' | 'bold' = 'normal'): string {
+  return `${weight} ${sizePx}px ${FONT_FAMILY}`;
+}
+
+/**
+ * Sets Chart.js global defaults (font, colours, no animation) on one Chart.js instance.
+ * Called once per renderer, so figures need only state what differs from the theme.
+ */
+export function applyChartDefaults(chartJs: typeof Chart): void {
+  const d = chartJs.defaults;
+  d.font.family = FONT_FAMILY;
+  d.font.size = FONT_SIZES.tick;
+  d.color = TEXT_COLOUR;
+  d.borderColor = GRID_COLOUR;
+  d.animation = false;
+  d.responsive = false;
+  d.maintainAspectRatio = false;
+  d.plugins.title.font = { family: FONT_FAMILY, size: FONT_SIZES.title, weight: 'bold' };
+  d.plugins.title.color = TEXT_COLOUR;
+  d.plugins.legend.labels.font = { family: FONT_FAMILY, size: FONT_SIZES.legend };
+  d.plugins.legend.labels.color = TEXT_COLOUR;
+  d.plugins.tooltip.enabled = false;
+}
+
+/** Axis title options in the theme style (Chart.js `scales.*.title`). */
+export function axisTitle(text: string): { display: boolean; text: string; color: string; font: { size: number; family: string } } {
+  return { display: text.length > 0, text, color: TEXT_COLOUR, font: { size: FONT_SIZES.axisTitle, family: FONT_FAMILY } };
+}

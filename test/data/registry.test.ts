@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { datasets } from '../../src/data/registry.js';
+import { InputError } from '../../src/util/errors.js';
+
+describe('datasets registry', () => {
+  it('lists mnist and fashion-mnist with their default splits', () => {
+    expect(datasets.names()).toEqual(['mnist', 'fashion-mnist']);
+    const mnist = datasets.get('mnist');
+    expect(mnist.defaultSplit).toEqual({ train: 6500, merge: 1500, test: 2000 });
+    expect(mnist.total).toBe(10_000);
+    const fashion = datasets.get('fashion-mnist');
+    expect(fashion.defaultSplit).toEqual({ train: 50_000, merge: 10_000, test: 10_000 });
+    expect(fashion.total).toBe(70_000);
+    expect(fashion.classNames[0]).toBe('T-shirt/top');
+    expect(fashion.classNames[9]).toBe('Ankle boot');
+    for (const entry of datasets.list()) {
+      expect(entry.inputShape).toEqual([28, 28, 1]);
+      expect(entry.numClasses).toBe(entry.classNames.length);
+      const { train, merge, test } = entry.defaultSplit;
+      expect(train + merge + test).toBeLessThanOrEqual(entry.total);
+    }
+  });
+
+  it('suggests the closest name for a typo', () => {
+    expect(() => datasets.get('fashion')).toThrow(InputError);
+    expect(() => datasets.get('fashion_mnist')).toThrow(/did you mean "fashion-mnist"/);
+  });
+});

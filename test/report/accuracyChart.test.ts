@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+
+import { accuracyChartConfig, renderAccuracyChart } from '../../src/report/accuracyChart.js';
+import { ALIGN_COLOURS, FIGURE } from '../../src/report/theme.js';
+import { sampleMetrics } from './fixtures.js';
+import { colourDistance, decodePng, distinctColours, inkFraction, looksLikeSvg } from './pixels.js';
+
+describe('accuracyChartConfig', () => {
+  const config = accuracyChartConfig(sampleMetrics());
+
+  it('has a bar per row, in % and coloured by group', () => {
+    expect(config.data.labels).toHaveLength(15);
+    expect(config.data.labels?.[3]).toBe('none · uniform');
+    const cca = config.data.datasets.find((d) => d.backgroundColor === ALIGN_COLOURS.cca);
+    expect(cca?.data.filter((v) => v !== null)).toHaveLength(4);
+    // Every bar belongs to exactly one group.
+    for (let i = 0; i < 15; i++) expect(config.data.datasets.filter((d) => d.data[i] !== null)).toHaveLength(1);
+    const modelA = config.data.datasets[0]?.data[0];
+    expect(modelA).toBeCloseTo(98.13, 6);
+  });
+
+  it('starts the y axis 5 points below the worst bar, rounded down to 5', () => {
+    expect(config.options?.scales?.y?.min).toBe(35); // worst is 43.21
+  });
+});
+
+describe('renderAccuracyChart', () => {
+  it('renders a non-blank PNG with the merge colours, and an SVG', async () => {
+    const figure = renderAccuracyChart(sampleMetrics());
+    const pixels = await decodePng(figure.png);
+    expect([pixels.width, pixels.height]).toEqual([FIGURE.width, FIGURE.height]);
+    expect(distinctColours(pixels)).toBeGreaterThan(50);
+    expect(inkFraction(pixels)).toBeGreaterThan(0.1);
+    // Solid bar colours appear in the image.
+    for (const colour of Object.values(ALIGN_COLOURS)) {
+      const rgb = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
+      let found = false;
+      for (let o = 0; o < pixels.data.length && !found; o += 4) {
+        found = colourDistance([pixels.data[o]!, pixels.data[o + 1]!, pixels.data[o + 2]!], rgb) <= 2;
+      }
+      expect(found, colour).toBe(true);
+    }
+    expect(looksLikeSvg(figure.svg)).toBe(true);
+  });
+});

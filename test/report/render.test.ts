@@ -1,0 +1,66 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { ChartConfiguration } from 'chart.js';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { renderChart, writeFigure } from '../../src/report/render.js';
+import { FIGURE } from '../../src/report/theme.js';
+import { decodePng, distinctColours, looksLikeSvg, pixelAt } from './pixels.js';
+
+const config = (): ChartConfiguration => ({
+  type: 'line',
+  data: { labels: ['a', 'b', 'c'], datasets: [{ label: 'x', data: [1, 3, 2], borderColor: '#0072B2' }] },
+});
+
+describe('renderChart', () => {
+  it('renders PNG at the default size on a white background, and SVG', async () => {
+    const figure = renderChart(config());
+    const pixels = await decodePng(figure.png);
+    expect([pixels.width, pixels.height]).toEqual([FIGURE.width, FIGURE.height]);
+    expect(pixelAt(pixels, 1, 1)).toEqual([255, 255, 255]);
+    expect(pixels.data[3]).toBe(255); // opaque, not transparent
+    expect(distinctColours(pixels)).toBeGreaterThan(20);
+    expect(looksLikeSvg(figure.svg)).toBe(true);
+    expect(figure.svg.toString('utf8')).toContain(`viewBox="0 0 ${FIGURE.width} ${FIGURE.height}"`);
+  });
+
+  it('honours a custom size', async () => {
+    const pixels = await decodePng(renderChart(config(), { width: 320, height: 200 }).png);
+    expect([pixels.width, pixels.height]).toEqual([320, 200]);
+  });
+
+  it('rejects nonsensical sizes', () => {
+    expect(() => renderChart(config(), { width: 0 })).toThrow(RangeError);
+    expect(() => renderChart(config(), { height: 10.5 })).toThrow(RangeError);
+  });
+});
+
+describe('writeFigure', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('writes <base>.png and <base>.svg, creating the directory, and leaves no temp files', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'report-'));
+    dirs.push(root);
+    const dir = join(root, 'figures');
+    const figure = { png: Buffer.from('png bytes'), svg: Buffer.from('<svg></svg>') };
+    const paths = await writeFigure(dir, 'accuracy', figure);
+    expect(paths).toEqual([join(dir, 'accuracy.png'), join(dir, 'accuracy.svg')]);
+    expect(await readFile(join(dir, 'accuracy.png'), 'utf8')).toBe('png bytes');
+    expect(await readFile(join(dir, 'accuracy.svg'), 'utf8')).toBe('<svg></svg>');
+    // Overwriting replaces the files in place.
+    await writeFigure(dir, 'accuracy', { png: Buffer.from('new'), svg: Buffer.from('<svg/>') });
+    expect(await readFile(join(dir, 'accuracy.png'), 'utf8')).toBe('new');
+    expect((await readdir(dir)).sort()).toEqual(['accuracy.png', 'accuracy.svg']);
+  });
+
+  it('rejects base names that are paths', async () => {
+    const figure = { png: Buffer.alloc(0), svg: Buffer.alloc(0) };
+    await expect(writeFigure(tmpdir(), '../escape', figure)).rejects.toThrow(RangeError);
+    await expect(writeFigure(tmpdir(), '', figure)).rejects.toThrow(RangeError);
+  });
+});
