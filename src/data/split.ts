@@ -109,3 +109,12 @@ export async function loadSplits(name: string, options: LoadSplitsOptions): Prom
     ...sets,
   };
 }
+
+/** The first `count` examples of a set and the rest, as two sets that view the same memory. */
+export function splitOff(set: LabelledSet, count: number): [LabelledSet, LabelledSet] {
+  const width = set.x.length / set.count;
+  return [
+    { x: set.x.subarray(0, count * width), y: set.y.subarray(0, count), count },
+    { x: set.x.subarray(count * width), y: set.y.subarray(count), count: set.count - count },
+  ];
+}

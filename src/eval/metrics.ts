@@ -35,7 +35,12 @@ export interface CurvePoint {
 export interface AlphaCurve {
   align: AlignMethod;
   init: AlphaInit;
+  /** Loss and accuracy of each training batch. */
   points: CurvePoint[];
+  /** Loss and accuracy on the held-out part of the merge split, every few steps (step 0 = the init). */
+  validation?: CurvePoint[];
+  /** The step whose masks were kept: the one with the lowest validation loss. */
+  bestStep?: number;
 }
 
 export interface RunMetrics {

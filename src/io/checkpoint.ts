@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { SplitSizes } from '../data/dataset.js';
 import { architectureRecord, specFromRecord, type ArchitectureRecord } from '../nn/families.js';
 import { architectureSignature, validateParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
@@ -9,8 +10,9 @@ export interface CheckpointInfo {
   /** What the file holds: a trained base model, an aligned copy of one, a merged model, or alpha masks. */
   kind: 'base' | 'aligned' | 'merged' | 'alpha';
   dataset: string;
-  /** The seed of the data split (train / merge / test), so evaluation finds the same test split. */
+  /** The seed and sizes of the data split (train / merge / test), so later stages find the same splits. */
   splitSeed: number;
+  split?: SplitSizes;
   /** Seed of the model's own initialisation and batch order, where there is one. */
   seed?: number;
   /** Free-form details: training history, alignment method, alpha kind... */

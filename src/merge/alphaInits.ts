@@ -1,19 +1,18 @@
-import type { TensorSet } from '../data/batches.js';
 import type { AlphaInit } from '../eval/metrics.js';
-import { disposeParams } from '../nn/init.js';
-import type { ModelSpec, ParamMap } from '../nn/spec.js';
+import type { ParamMap } from '../nn/spec.js';
 import { Registry, type RegistryEntry } from '../util/registry.js';
-import { diagonalFisher, fisherAlpha, type FisherMode } from './fisher.js';
+import { fisherAlpha } from './fisher.js';
 import { constantMasks, type AlphaMasks } from './mergeParams.js';
 
 export interface AlphaInitContext {
-  spec: ModelSpec;
   paramsA: ParamMap;
   /** Model B after alignment. */
   paramsB: ParamMap;
-  /** The merge split: never the test split. */
-  data: TensorSet;
-  fisherMode: FisherMode;
+  /**
+   * Diagonal Fisher information of a model on the merge split (see diagonalFisher). Passed in so that
+   * callers can compute model A's once for every alignment of B.
+   */
+  fisherOf(params: ParamMap): ParamMap;
 }
 
 export interface AlphaInitEntry extends RegistryEntry {
@@ -32,15 +31,6 @@ export const alphaInits = new Registry<AlphaInitEntry>('alpha init', [
     name: 'fisher',
     description: 'alpha = F_A / (F_A + F_B\') from each model\'s diagonal Fisher information on the merge split',
     reference: 'https://arxiv.org/abs/2111.09832',
-    masks: ({ spec, paramsA, paramsB, data, fisherMode }) => {
-      const fisherA = diagonalFisher(spec, paramsA, data, fisherMode);
-      const fisherB = diagonalFisher(spec, paramsB, data, fisherMode);
-      try {
-        return fisherAlpha(fisherA, fisherB);
-      } finally {
-        disposeParams(fisherA);
-        disposeParams(fisherB);
-      }
-    },
+    masks: ({ paramsA, paramsB, fisherOf }) => fisherAlpha(fisherOf(paramsA), fisherOf(paramsB)),
   },
 ]);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
+import { evaluateLogits } from '../eval/evaluate.js';
 import type { CurvePoint } from '../eval/metrics.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
@@ -11,6 +12,8 @@ export interface LearnAlphaOptions {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** Validation loss is measured every this many steps (and at the start and the end). */
+  evalEvery?: number;
   /** Initial masks are clipped into [clip, 1 - clip] so their logits are finite. */
   clip?: number;
 }
@@ -20,21 +23,42 @@ export interface LearnAlphaProgress {
   steps: number;
 }
 
+export interface LearnedAlpha {
+  /** The masks of the step with the lowest validation loss (the caller owns them). */
+  masks: AlphaMasks;
+  /** Loss and accuracy of each training batch. */
+  curve: CurvePoint[];
+  /** Validation loss and accuracy at step 0 (the init), every `evalEvery` steps and at the end. */
+  validation: CurvePoint[];
+  bestStep: number;
+}
+
+/** The merged parameters W_B' + alpha * (W_A - W_B') for alpha = sigmoid(logits). */
+function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Record<string, tf.Tensor>): ParamMap {
+  const merged: ParamMap = {};
+  for (const [n, logit] of Object.entries(logits)) merged[n] = tf.add(paramsB[n]!, tf.mul(tf.sigmoid(logit), differences[n]!));
+  return merged;
+}
+
 /**
  * Learns one merge weight per parameter entry, alpha = sigmoid(logit), by Adam on the merged model's
- * cross-entropy over `data` (the merge split). The merged model is W = W_B' + alpha * (W_A - W_B').
- * Returns the learned masks and the per-step loss and accuracy of each training batch.
+ * cross-entropy over `train` (part of the merge split). A mask per entry has as many free values as
+ * the network, so it can overfit a small merge split: the masks kept are those of the step with the
+ * lowest loss on `validation` (the rest of the merge split), the initial masks included, i.e. early
+ * stopping. The test split is never seen.
  */
 export function learnAlphaMasks(
   spec: ModelSpec,
   paramsA: ParamMap,
   paramsB: ParamMap,
   initial: AlphaMasks,
-  data: TensorSet,
+  train: TensorSet,
+  validation: TensorSet,
   options: LearnAlphaOptions,
   onProgress?: (progress: LearnAlphaProgress) => void,
-): { masks: AlphaMasks; curve: CurvePoint[] } {
+): LearnedAlpha {
   const clip = options.clip ?? 1e-3;
+  const evalEvery = options.evalEvery ?? 25;
   const names = Object.keys(paramsA);
   const differences = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sub(paramsA[n]!, paramsB[n]!)]))) as ParamMap;
   const logits = Object.fromEntries(
@@ -50,32 +74,45 @@ export function learnAlphaMasks(
   ) as Record<string, tf.Variable>;
   const optimizer = tf.train.adam(options.learningRate);
   const recorded: { loss: tf.Scalar; correct: tf.Scalar; count: number }[] = [];
+  const validationCurve: CurvePoint[] = [];
+  let best: { step: number; loss: number; masks: AlphaMasks } | undefined;
+  const validate = (step: number) => {
+    const { loss, accuracy } = evaluateLogits(
+      (x) => tf.tidy(() => spec.forward(mergedFromLogits(paramsB, differences, logits), x)),
+      validation,
+    );
+    validationCurve.push({ step, loss, accuracy });
+    if (!Number.isFinite(loss)) throw new Error(`alpha training diverged by step ${step}; lower merge.learningRate`);
+    if (!best || loss < best.loss) {
+      if (best) tf.dispose(Object.values(best.masks));
+      best = { step, loss, masks: tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sigmoid(logits[n]!)]))) as AlphaMasks };
+    }
+  };
   try {
+    validate(0);
     let step = 0;
     while (step < options.steps) {
-      for (const batch of data.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${step}`))) {
+      for (const batch of train.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${step}`))) {
         let correct: tf.Scalar | undefined;
         const loss = optimizer.minimize(() => {
-          const merged: ParamMap = {};
-          for (const n of names) merged[n] = tf.add(paramsB[n]!, tf.mul(tf.sigmoid(logits[n]!), differences[n]!));
-          const out = spec.forward(merged, batch.x);
+          const out = spec.forward(mergedFromLogits(paramsB, differences, logits), batch.x);
           correct = tf.keep(countCorrect(out, batch.y));
           return crossEntropy(out, batch.y);
         }, true)!;
         recorded.push({ loss, correct: correct!, count: batch.y.shape[0] });
         tf.dispose([batch.x, batch.y]);
-        onProgress?.({ step: ++step, steps: options.steps });
+        step++;
+        if (step % evalEvery === 0 || step === options.steps) validate(step);
+        onProgress?.({ step, steps: options.steps });
         if (step >= options.steps) break; // the generator makes no further batches
       }
     }
-    const curve = recorded.map((r, i) => {
-      const point = { step: i + 1, loss: r.loss.dataSync()[0]!, accuracy: r.correct.dataSync()[0]! / r.count };
-      if (!Number.isFinite(point.loss)) throw new Error(`alpha training diverged at step ${point.step}; lower its learning rate`);
-      return point;
-    });
-    const masks = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sigmoid(logits[n]!)]))) as AlphaMasks;
-    return { masks, curve };
+    const curve = recorded.map((r, i) => ({ step: i + 1, loss: r.loss.dataSync()[0]!, accuracy: r.correct.dataSync()[0]! / r.count }));
+    const kept = best!;
+    best = undefined; // ownership passes to the caller
+    return { masks: kept.masks, curve, validation: validationCurve, bestStep: kept.step };
   } finally {
+    if (best) tf.dispose(Object.values(best.masks));
     for (const r of recorded) tf.dispose([r.loss, r.correct]);
     optimizer.dispose();
     tf.dispose([...Object.values(differences), ...Object.values(logits)]);

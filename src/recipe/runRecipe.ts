@@ -6,14 +6,14 @@ import { collectSpaceMoments } from '../align/moments.js';
 import { applyTransforms } from '../align/transform.js';
 import { selectBackend } from '../backend/selectBackend.js';
 import { TensorSet } from '../data/batches.js';
-import { loadSplits } from '../data/split.js';
+import { loadSplits, splitOff } from '../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
 import type { AlignMethod, AlphaCurve, AlphaKind, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../io/checkpoint.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
-import { alphaInits } from '../merge/alphaInits.js';
-import { learnAlphaMasks } from '../merge/learnAlpha.js';
-import { meanAlpha, mergeParams, type AlphaMasks } from '../merge/mergeParams.js';
+import { alphaMasksFor } from '../merge/alphaMasks.js';
+import { diagonalFisher } from '../merge/fisher.js';
+import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { families } from '../nn/families.js';
 import { disposeParams, initParams } from '../nn/init.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
@@ -23,6 +23,9 @@ import { silentObserver, type RunObserver } from './observer.js';
 import { configHash, runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
+
+/** The data fields every checkpoint of a run records. */
+type DataInfo = Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'>;
 
 export interface RunOptions {
   /** The run directory; default reports/<recipe name>. */
@@ -56,6 +59,7 @@ async function baseModel(
   spec: ModelSpec,
   index: number,
   train: TensorSet,
+  dataInfo: DataInfo,
   paths: RunPaths,
   observer: RunObserver,
 ): Promise<ParamMap> {
@@ -78,7 +82,7 @@ async function baseModel(
   });
   bar.stop();
   disposeParams(initial);
-  const info: CheckpointInfo = { kind: 'base', dataset: recipe.data.dataset, splitSeed: recipe.seed, seed, configHash: hash, details: { history } };
+  const info: CheckpointInfo = { kind: 'base', ...dataInfo, seed, configHash: hash, details: { history } };
   await saveCheckpoint(path, spec, params, info);
   return params;
 }
@@ -99,16 +103,35 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir }),
   );
   observer.log(`data: ${splits.name} train ${splits.train.count} / merge ${splits.merge.count} / test ${splits.test.count}`);
+  const dataInfo: DataInfo = {
+    dataset: splits.name,
+    splitSeed: recipe.seed,
+    split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
+  };
   const family = families.get(recipe.model.family);
   const spec = family.build(recipe.model.config, splits.inputShape, splits.numClasses);
   const train = new TensorSet(splits.train, splits.inputShape);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const test = new TensorSet(splits.test, splits.inputShape);
+  // Learned alpha trains on part of the merge split and picks its best step on the rest.
+  const validationCount = Math.max(1, Math.round(splits.merge.count * recipe.merge.validationFraction));
+  const [alphaTrainSet, alphaValidationSet] = splitOff(splits.merge, splits.merge.count - validationCount);
+  const alphaData = { train: new TensorSet(alphaTrainSet, splits.inputShape), validation: new TensorSet(alphaValidationSet, splits.inputShape) };
   const owned: ParamMap[] = [];
+  // Fisher information per parameter set: model A's is shared by every alignment of B.
+  const fisherCache = new Map<ParamMap, ParamMap>();
+  const fisherOf = (params: ParamMap): ParamMap => {
+    let fisher = fisherCache.get(params);
+    if (!fisher) {
+      fisher = diagonalFisher(spec, params, merge, recipe.merge.fisher);
+      fisherCache.set(params, fisher);
+    }
+    return fisher;
+  };
   try {
     const models: ParamMap[] = [];
     for (let i = 0; i < recipe.train.models; i++) {
-      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, paths, observer)));
+      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, dataInfo, paths, observer)));
     }
     owned.push(...models);
     const modelMetrics: ModelMetrics[] = models.map((params, i) => {
@@ -133,11 +156,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       owned.push(aligned);
       await saveCheckpoint(paths.aligned(method), spec, aligned, {
         kind: 'aligned',
-        dataset: recipe.data.dataset,
-        splitSeed: recipe.seed,
+        ...dataInfo,
         details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
       });
-      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, merge, test, paths, timings, observer);
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, fisherOf }, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
       alphaCurves.push(...results.curves);
     }
@@ -153,14 +175,15 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       recipe: options.recipePath ?? recipe.name,
       versions: versions(backend),
     };
-    Object.assign(metrics, { split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count }, alignment: diagnostics });
+    Object.assign(metrics, { split: dataInfo.split, alignment: diagnostics });
     await writeJsonAtomic(paths.metrics, metrics);
     await timed(timings, 'report', () => writeReport(paths.dir));
     await writeJsonAtomic(paths.metrics, metrics); // now with the report's own timing
     return { metrics, dir: paths.dir };
   } finally {
     owned.forEach(disposeParams);
-    [train, merge, test].forEach((set) => set.dispose());
+    fisherCache.forEach(disposeParams);
+    [train, merge, test, alphaData.train, alphaData.validation].forEach((set) => set.dispose());
   }
 }
 
@@ -171,41 +194,37 @@ async function mergeVariants(
   align: AlignMethod,
   paramsA: ParamMap,
   alignedB: ParamMap,
-  merge: TensorSet,
-  test: TensorSet,
+  data: { train: TensorSet; validation: TensorSet; test: TensorSet; fisherOf: (params: ParamMap) => ParamMap },
+  dataInfo: DataInfo,
   paths: RunPaths,
   timings: Record<string, number>,
   observer: RunObserver,
 ): Promise<{ merges: MergeMetrics[]; curves: AlphaCurve[] }> {
-  const masksOf = new Map<AlphaKind, AlphaMasks>();
-  const initMasks = (init: 'uniform' | 'fisher') =>
-    timed(timings, init === 'fisher' ? 'fisher' : 'merge', () =>
-      alphaInits.get(init).masks({ spec, paramsA, paramsB: alignedB, data: merge, fisherMode: recipe.merge.fisher }),
-    );
   const merges: MergeMetrics[] = [];
   const curves: AlphaCurve[] = [];
-  try {
-    for (const alpha of recipe.merge.alphas) {
-      let init: MergeMetrics['init'] = null;
-      if (alpha === 'learned') {
-        init = recipe.merge.init;
-        const start = masksOf.get(init) ?? (await initMasks(init));
-        if (!masksOf.has(init)) masksOf.set(init, start);
-        const bar = observer.bar(`learn alpha (${align}, ${init} init)`, recipe.merge.steps);
-        const { masks, curve } = await timed(timings, 'learn alpha', () =>
-          learnAlphaMasks(spec, paramsA, alignedB, start, merge, { ...recipe.merge, seed: recipe.seed }, (p) => bar.update(p.step)),
-        );
-        bar.stop();
-        masksOf.set('learned', masks);
-        curves.push({ align, init, points: curve });
-      } else if (!masksOf.has(alpha)) {
-        masksOf.set(alpha, await initMasks(alpha));
-      }
-      const masks = masksOf.get(alpha)!;
+  for (const alpha of recipe.merge.alphas) {
+    const init = alpha === 'learned' ? recipe.merge.init : null;
+    const bar = alpha === 'learned' ? observer.bar(`learn alpha (${align}, ${init} init)`, recipe.merge.steps) : undefined;
+    const { masks, learned } = await timed(timings, `${alpha} alpha`, () =>
+      alphaMasksFor(alpha, {
+        spec,
+        paramsA,
+        paramsB: alignedB,
+        fisherOf: data.fisherOf,
+        init: recipe.merge.init,
+        train: data.train,
+        validation: data.validation,
+        learn: { ...recipe.merge, seed: recipe.seed },
+        onProgress: (p) => bar?.update(p.step),
+      }),
+    );
+    bar?.stop();
+    try {
+      if (learned) curves.push({ align, init: recipe.merge.init, points: learned.curve, validation: learned.validation, bestStep: learned.bestStep });
       const evaluation = await timed(timings, 'evaluate', () => {
         const merged = mergeParams(paramsA, alignedB, masks);
         try {
-          return evaluateModel(spec, merged, test);
+          return evaluateModel(spec, merged, data.test);
         } finally {
           disposeParams(merged);
         }
@@ -213,15 +232,10 @@ async function mergeVariants(
       const result: MergeMetrics = { align, alpha, init, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, meanAlpha: meanAlpha(masks) };
       merges.push(result);
       observer.log(`merge ${align} · ${alpha}${init ? ` (${init} init)` : ''}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`);
-      await saveCheckpoint(paths.masks(align, alpha), spec, masks, {
-        kind: 'alpha',
-        dataset: recipe.data.dataset,
-        splitSeed: recipe.seed,
-        details: { align, alpha, init },
-      });
+      await saveCheckpoint(paths.masks(align, alpha), spec, masks, { kind: 'alpha', ...dataInfo, details: { align, alpha, init } });
+    } finally {
+      disposeParams(masks);
     }
-    return { merges, curves };
-  } finally {
-    for (const masks of masksOf.values()) disposeParams(masks);
   }
+  return { merges, curves };
 }

@@ -58,7 +58,14 @@ export const recipeSchema = z.strictObject({
       fisher: z.enum(['expected', 'empirical']).default('expected'),
       steps: z.number().int().positive().default(300).describe('learned-alpha optimisation steps'),
       batchSize: z.number().int().positive().default(128),
-      learningRate: z.number().positive().default(0.05).describe('Adam step size on alpha logits'),
+      learningRate: z.number().positive().default(0.01).describe('Adam step size on alpha logits'),
+      validationFraction: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.2)
+        .describe('part of the merge split held out to pick the best alpha step (early stopping)'),
+      evalEvery: z.number().int().positive().default(10).describe('steps between validation checks'),
     })
     .prefault({}),
 });

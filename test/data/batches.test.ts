@@ -7,10 +7,6 @@ import { loadSplits } from '../../src/data/split.js';
 import { InputError } from '../../src/util/errors.js';
 import { shuffledIndices } from '../../src/util/random.js';
 
-beforeAll(async () => {
-  await selectBackend('cpu');
-});
-
 /** `count` examples of shape [2, 2]; example i has every value i and label 100 + i. */
 function toySet(count: number): LabelledSet {
   const x = new Float32Array(count * 4);
@@ -39,7 +35,11 @@ function collect(set: TensorSet, batchSize: number, seed?: number): number[][] {
   return out;
 }
 
-describe('TensorSet', () => {
+describe.each(['cpu', 'wasm'] as const)('TensorSet on the %s backend', (backend) => {
+  beforeAll(async () => {
+    expect(await selectBackend(backend)).toBe(backend);
+  });
+
   it('uploads the set with the input shape', () => {
     const set = new TensorSet(toySet(10), [2, 2]);
     expect(set.x.shape).toEqual([10, 2, 2]);

@@ -1,0 +1,235 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { aligners } from '../../align/aligners.js';
+import { collectSpaceMoments } from '../../align/moments.js';
+import { applyTransforms } from '../../align/transform.js';
+import { selectBackend, type BackendName } from '../../backend/selectBackend.js';
+import { TensorSet } from '../../data/batches.js';
+import type { DatasetSplits } from '../../data/dataset.js';
+import { loadSplits, splitOff } from '../../data/split.js';
+import { evaluateEnsemble, evaluateModel } from '../../eval/evaluate.js';
+import type { AlignMethod, AlphaInit, AlphaKind } from '../../eval/metrics.js';
+import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from '../../io/checkpoint.js';
+import { alphaMasksFor } from '../../merge/alphaMasks.js';
+import { diagonalFisher, type FisherMode } from '../../merge/fisher.js';
+import { mergeParams } from '../../merge/mergeParams.js';
+import { families } from '../../nn/families.js';
+import { disposeParams, initParams } from '../../nn/init.js';
+import type { ParamMap } from '../../nn/spec.js';
+import { parseRecipe } from '../../recipe/loadRecipe.js';
+import { writeReport } from '../../report/writeReport.js';
+import { trainModel } from '../../train/trainModel.js';
+import { InputError } from '../../util/errors.js';
+import { terminalObserver } from '../progressDisplay.js';
+import { addRecipeOptions, recipeOverrides } from '../recipeOptions.js';
+
+/**
+ * The pipeline's stages one by one, on checkpoint files, so users can script their own pipelines:
+ * train, align, merge, eval, report. Each checkpoint records its dataset and split, so later stages
+ * use the same merge and test examples as the run that made it.
+ */
+
+const percent = (accuracy: number) => `${(100 * accuracy).toFixed(2)}%`;
+
+function choice<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}
+
+/** The data splits a checkpoint was made with. */
+function splitsOf(info: CheckpointInfo, cacheDir: string): Promise<DatasetSplits> {
+  return loadSplits(info.dataset, { sizes: info.split, seed: info.splitSeed, cacheDir });
+}
+
+async function loadPair(pathA: string, pathB: string): Promise<[LoadedCheckpoint, LoadedCheckpoint]> {
+  const a = await loadCheckpoint(pathA);
+  const b = await loadCheckpoint(pathB);
+  ensureSameArchitecture(a, pathA, b, pathB);
+  if (a.info.dataset !== b.info.dataset || a.info.splitSeed !== b.info.splitSeed) {
+    throw new InputError(`${pathA} and ${pathB} come from different data (${a.info.dataset}/seed ${a.info.splitSeed} vs ${b.info.dataset}/seed ${b.info.splitSeed})`);
+  }
+  return [a, b];
+}
+
+function dataInfoOf(info: CheckpointInfo): Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'> {
+  return { dataset: info.dataset, splitSeed: info.splitSeed, split: info.split };
+}
+
+async function trainCommand(options: Record<string, unknown>): Promise<void> {
+  const recipe = parseRecipe({ name: 'train', ...recipeOverrides(options) }, 'command line');
+  const modelSeed = (options.modelSeed as number | undefined) ?? recipe.seed;
+  await selectBackend(recipe.backend);
+  const splits = await loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir });
+  const spec = families.get(recipe.model.family).build(recipe.model.config, splits.inputShape, splits.numClasses);
+  const [train, test] = [new TensorSet(splits.train, splits.inputShape), new TensorSet(splits.test, splits.inputShape)];
+  const initial = initParams(spec, modelSeed);
+  const bar = terminalObserver().bar('train', recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
+  const { params, history } = trainModel(spec, initial, train, { ...recipe.train, seed: modelSeed }, (p) =>
+    bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step),
+  );
+  bar.stop();
+  const info: CheckpointInfo = {
+    kind: 'base',
+    dataset: splits.name,
+    splitSeed: recipe.seed,
+    split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
+    seed: modelSeed,
+    details: { history },
+  };
+  await saveCheckpoint(options.out as string, spec, params, info);
+  console.log(`${options.out}: test accuracy ${percent(evaluateModel(spec, params, test).accuracy)}`);
+  [initial, params].forEach(disposeParams);
+  [train, test].forEach((s) => s.dispose());
+}
+
+async function alignCommand(pathA: string, pathB: string, options: { method: AlignMethod; gamma: number; out: string; backend: BackendName; cacheDir: string }): Promise<void> {
+  await selectBackend(options.backend);
+  const [a, b] = await loadPair(pathA, pathB);
+  const splits = await splitsOf(a.info, options.cacheDir);
+  const merge = new TensorSet(splits.merge, splits.inputShape);
+  const moments = collectSpaceMoments(a.spec, a.params, b.params, merge);
+  const { transforms, diagnostics } = aligners.get(options.method).align(moments, { gamma: options.gamma });
+  const aligned = applyTransforms(a.spec, b.params, transforms);
+  await saveCheckpoint(options.out, a.spec, aligned, { kind: 'aligned', ...dataInfoOf(a.info), details: { align: options.method, from: pathB, to: pathA, diagnostics } });
+  console.log(`${options.out}: ${pathB} aligned to ${pathA} by ${options.method}`);
+  [a.params, b.params, aligned].forEach(disposeParams);
+  merge.dispose();
+}
+
+interface MergeOptions {
+  alpha: AlphaKind;
+  init: AlphaInit;
+  fisher: FisherMode;
+  steps: number;
+  alphaLr: number;
+  seed: number;
+  out: string;
+  masksOut?: string;
+  backend: BackendName;
+  cacheDir: string;
+}
+
+async function mergeCommand(pathA: string, pathB: string, options: MergeOptions): Promise<void> {
+  await selectBackend(options.backend);
+  const [a, b] = await loadPair(pathA, pathB);
+  const splits = await splitsOf(a.info, options.cacheDir);
+  const defaults = parseRecipe({ name: 'merge' }, 'defaults').merge;
+  const merge = new TensorSet(splits.merge, splits.inputShape);
+  const validationCount = Math.max(1, Math.round(splits.merge.count * defaults.validationFraction));
+  const [alphaTrain, alphaValidation] = splitOff(splits.merge, splits.merge.count - validationCount).map((s) => new TensorSet(s, splits.inputShape));
+  const fisherCache = new Map<ParamMap, ParamMap>();
+  const bar = terminalObserver().bar('learn alpha', options.steps);
+  const { masks } = alphaMasksFor(options.alpha, {
+    spec: a.spec,
+    paramsA: a.params,
+    paramsB: b.params,
+    fisherOf: (params) => fisherCache.get(params) ?? fisherCache.set(params, diagonalFisher(a.spec, params, merge, options.fisher)).get(params)!,
+    init: options.init,
+    train: alphaTrain!,
+    validation: alphaValidation!,
+    learn: { ...defaults, steps: options.steps, learningRate: options.alphaLr, seed: options.seed },
+    onProgress: (p) => bar.update(p.step),
+  });
+  bar.stop();
+  const merged = mergeParams(a.params, b.params, masks);
+  const details = { alpha: options.alpha, init: options.alpha === 'learned' ? options.init : null, from: [pathA, pathB] };
+  await saveCheckpoint(options.out, a.spec, merged, { kind: 'merged', ...dataInfoOf(a.info), details });
+  if (options.masksOut) await saveCheckpoint(options.masksOut, a.spec, masks, { kind: 'alpha', ...dataInfoOf(a.info), details });
+  console.log(`${options.out}: merged with ${options.alpha} alpha`);
+  [a.params, b.params, masks, merged, ...fisherCache.values()].forEach(disposeParams);
+  [merge, alphaTrain!, alphaValidation!].forEach((s) => s.dispose());
+}
+
+async function evalCommand(paths: string[], options: { backend: BackendName; cacheDir: string }): Promise<void> {
+  await selectBackend(options.backend);
+  const checkpoints: LoadedCheckpoint[] = [];
+  for (const path of paths) {
+    const checkpoint = await loadCheckpoint(path);
+    if (checkpoints[0]) ensureSameArchitecture(checkpoints[0], paths[0]!, checkpoint, path);
+    checkpoints.push(checkpoint);
+  }
+  const first = checkpoints[0]!;
+  const splits = await splitsOf(first.info, options.cacheDir);
+  const test = new TensorSet(splits.test, splits.inputShape);
+  checkpoints.forEach((c, i) => {
+    const { accuracy, loss } = evaluateModel(c.spec, c.params, test);
+    console.log(`${paths[i]}: test accuracy ${percent(accuracy)}, loss ${loss.toFixed(4)} (${splits.name}, ${test.count} held-out examples)`);
+  });
+  if (checkpoints.length > 1) {
+    const ensemble = evaluateEnsemble(first.spec, checkpoints.map((c) => c.params), test);
+    console.log(`logit ensemble: test accuracy ${percent(ensemble.accuracy)}, loss ${ensemble.loss.toFixed(4)}`);
+  }
+  checkpoints.forEach((c) => disposeParams(c.params));
+  test.dispose();
+}
+
+const backendOption = ['--backend <name>', 'TensorFlow.js backend: auto, tensorflow-gpu, tensorflow, wasm, cpu', 'auto'] as const;
+const cacheOption = ['--cache-dir <dir>', 'dataset cache directory', 'data'] as const;
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+export function registerStages(program: Command): void {
+  const train = program
+    .command('train')
+    .description('train one base model and save it as .safetensors (split by --seed, initialised by --model-seed)')
+    .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
+    .option('--model-seed <n>', 'seed of the initialisation and batch order (default: --seed)', integer);
+  addRecipeOptions(train).action((options: Record<string, unknown>) => trainCommand(options));
+
+  program
+    .command('align')
+    .description('align checkpoint B to checkpoint A on the merge split; writes B\' (same function for permutations)')
+    .argument('<a>', 'model A (.safetensors), the reference')
+    .argument('<b>', 'model B (.safetensors), the one transformed')
+    .requiredOption('--out <file>', 'aligned B\' to write')
+    .option('--method <method>', 'none, permutation or cca', choice(['none', 'permutation', 'cca'] as const), 'cca')
+    .option('--gamma <g>', 'CCA ridge: S + gamma * I', Number, 1e-3)
+    .option(...backendOption)
+    .option(...cacheOption)
+    .action(alignCommand);
+
+  program
+    .command('merge')
+    .description('merge A with an aligned B\' by W = alpha * W_A + (1 - alpha) * W_B\'')
+    .argument('<a>', 'model A (.safetensors)')
+    .argument('<b>', 'model B\', aligned to A (.safetensors)')
+    .requiredOption('--out <file>', 'merged model to write')
+    .option('--alpha <kind>', 'uniform, fisher or learned', choice(['uniform', 'fisher', 'learned'] as const), 'learned')
+    .option('--init <init>', 'initial alpha of learned masks: uniform or fisher', choice(['uniform', 'fisher'] as const), 'uniform')
+    .option('--fisher <mode>', 'expected or empirical Fisher information', choice(['expected', 'empirical'] as const), 'expected')
+    .option('--steps <n>', 'learned-alpha optimisation steps', positive, 300)
+    .option('--alpha-lr <rate>', 'learned-alpha Adam step size', positive, 0.01)
+    .option('--seed <n>', 'seed of the alpha batches', integer, 0)
+    .option('--masks-out <file>', 'also write the alpha masks (.safetensors)')
+    .option(...backendOption)
+    .option(...cacheOption)
+    .action(mergeCommand);
+
+  program
+    .command('eval')
+    .description('test accuracy and loss of checkpoints on their held-out test split (and their logit ensemble)')
+    .argument('<checkpoints...>', 'model checkpoints (.safetensors)')
+    .option(...backendOption)
+    .option(...cacheOption)
+    .action(evalCommand);
+
+  program
+    .command('report')
+    .description('re-render a run\'s summary.md and figures from its metrics.json and masks, without training')
+    .argument('<run-dir>', 'run directory, e.g. reports/quickstart')
+    .action(async (dir: string) => {
+      const written = await writeReport(dir);
+      console.log(`wrote ${written.length} files under ${dir}`);
+    });
+}

@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { addRunOptions, registerRun, runRecipeCommand } from './commands/run.js';
+import { registerStages } from './commands/stages.js';
+import { reportError } from './errors.js';
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** The merge-train command line; `argv` as in process.argv. Returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('merge-train')
+    .description(
+      'Align and merge independently trained neural networks: CCA or permutation alignment, then uniform,\n' +
+        'Fisher-weighted or learned per-parameter merge masks, evaluated and reported with figures.\n' +
+        'Without a subcommand, runs recipes/quickstart (two MLPs on MNIST) with the given overrides.',
+    )
+    .version(version)
+    .option('--verbose', 'print stack traces with errors')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`merge-train: ${text.replace(/^error: /, '')}`) });
+  addRunOptions(program).action((options: Record<string, unknown>) => runRecipeCommand('quickstart', options));
+  registerRun(program);
+  registerStages(program);
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return reportError(error, argv.includes('--verbose'));
+  }
+}

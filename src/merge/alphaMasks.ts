@@ -1,0 +1,34 @@
+import type { TensorSet } from '../data/batches.js';
+import type { AlphaInit, AlphaKind } from '../eval/metrics.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { alphaInits, type AlphaInitContext } from './alphaInits.js';
+import { learnAlphaMasks, type LearnAlphaOptions, type LearnAlphaProgress, type LearnedAlpha } from './learnAlpha.js';
+import type { AlphaMasks } from './mergeParams.js';
+
+export interface AlphaMaskContext extends AlphaInitContext {
+  spec: ModelSpec;
+  /** Initialisation of learned masks. */
+  init: AlphaInit;
+  /** The merge split, divided into the part alpha trains on and the part that picks its best step. */
+  train: TensorSet;
+  validation: TensorSet;
+  learn: LearnAlphaOptions;
+  onProgress?: (progress: LearnAlphaProgress) => void;
+}
+
+/**
+ * The masks of one merge variant: `uniform` (0.5), `fisher` (F_A / (F_A + F_B')) or `learned`
+ * (trained from the `init` masks). The caller owns the returned masks; `learned` also carries the
+ * training curves.
+ */
+export function alphaMasksFor(alpha: AlphaKind, context: AlphaMaskContext): { masks: AlphaMasks; learned?: LearnedAlpha } {
+  if (alpha !== 'learned') return { masks: alphaInits.get(alpha).masks(context) };
+  const start = alphaInits.get(context.init).masks(context);
+  try {
+    const { spec, paramsA, paramsB, train, validation, learn, onProgress } = context;
+    const learned = learnAlphaMasks(spec, paramsA, paramsB, start, train, validation, learn, onProgress);
+    return { masks: learned.masks, learned };
+  } finally {
+    Object.values(start).forEach((t) => t.dispose());
+  }
+}
