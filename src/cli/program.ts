@@ -10,9 +10,9 @@ const version = (createRequire(import.meta.url)('../../package.json') as { versi
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('merge-train')
     .description(
-      'Align and merge independently trained neural networks: CCA or permutation alignment, then uniform,\n' +
-        'Fisher-weighted or learned per-parameter merge masks, evaluated and reported with figures.\n' +
-        'Without a subcommand, runs recipes/quickstart (two MLPs on MNIST) with the given overrides.',
+      'Align and merge independently trained neural networks (CCA or permutation alignment), with uniform, ' +
+        'Fisher-weighted or learned per-parameter merge masks, evaluated on a held-out test split and reported ' +
+        'with figures. Without a subcommand, runs recipes/quickstart (two MLPs on MNIST) with the given overrides.',
     )
     .version(version)
     .option('--verbose', 'print stack traces with errors')

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../util/errors.js';
@@ -9,11 +10,17 @@ import { recipeSchema, type Recipe, type RecipeInput } from './schema.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
-/** Finds a recipe file: an existing path, or `name` with a recipe extension, also under recipes/. */
-export function resolveRecipePath(name: string, recipesDir = 'recipes'): string {
-  const candidates = [name, ...EXTENSIONS.map((e) => name + e), ...EXTENSIONS.map((e) => join(recipesDir, name + e))];
+/** The recipes that ship with merge-train (two folders above both src/recipe and dist/recipe). */
+const bundledRecipes = fileURLToPath(new URL('../../recipes', import.meta.url));
+
+/**
+ * Finds a recipe file: an existing path, or `name` with a recipe extension, in the working
+ * directory, its recipes/ folder, or the recipes that ship with merge-train.
+ */
+export function resolveRecipePath(name: string): string {
+  const candidates = [name, ...['.', 'recipes', bundledRecipes].flatMap((dir) => EXTENSIONS.map((e) => join(dir, name + e)))];
   const found = candidates.find((c) => existsSync(c) && (EXTENSIONS.includes(extname(c)) || c === name));
-  if (!found) throw new InputError(`recipe ${name} not found (looked for ${candidates.slice(0, 4).join(', ')})`);
+  if (!found) throw new InputError(`recipe ${name} not found (looked for ${name}, ${name}.yaml and recipes/${name}.yaml)`);
   return found;
 }
 

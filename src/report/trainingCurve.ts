@@ -7,7 +7,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import type { AlphaCurve } from '../eval/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { toPercent } from './rows.js';
-import { axisTitle, categoricalColour, GRID_COLOUR } from './theme.js';
+import { axisTitle, categoricalColour, GRID_COLOUR, withOpacity } from './theme.js';
 
 /** Options of {@link renderAlphaTrainingCurves}. */
 export interface TrainingCurveOptions extends FigureSize {
@@ -30,21 +30,32 @@ export function trainingCurveConfig(curves: AlphaCurve[], options: TrainingCurve
   const datasets: ChartDataset<'line', Point[]>[] = curves.flatMap((curve, i) => {
     const colour = categoricalColour(i);
     const common = { borderColor: colour, backgroundColor: colour, borderWidth: 2, pointRadius: 0, fill: false };
-    // Curves with a single point would be invisible without a marker.
-    const pointRadius = curve.points.length === 1 ? 3 : 0;
+    // Held-out points are the curve to read; without them, the per-batch points stand in.
+    const held = curve.validation?.length ? curve.validation : curve.points;
+    // A marker on every held-out point, a bigger one on the step whose masks were kept.
+    const pointRadius = held.map((p) => (p.step === curve.bestStep ? 5 : held.length > 60 ? 0 : 2));
     return [
       {
         ...common,
         pointRadius,
         label: curveLabel(curve),
-        data: curve.points.map((p) => ({ x: p.step, y: p.loss })),
+        data: held.map((p) => ({ x: p.step, y: p.loss })),
+        yAxisID: 'loss',
+      },
+      {
+        ...common,
+        // Per-batch loss is noisy: drawn faint behind the held-out curve.
+        borderColor: withOpacity(colour, 0.25),
+        borderWidth: 1,
+        label: `${curveLabel(curve)} (batch loss)`,
+        data: curve.validation?.length ? curve.points.map((p) => ({ x: p.step, y: p.loss })) : [],
         yAxisID: 'loss',
       },
       {
         ...common,
         pointRadius,
         label: `${curveLabel(curve)} (accuracy)`,
-        data: curve.points.map((p) => ({ x: p.step, y: toPercent(p.accuracy) })),
+        data: held.map((p) => ({ x: p.step, y: toPercent(p.accuracy) })),
         yAxisID: 'accuracy',
         borderDash: ACCURACY_DASH,
       },
@@ -60,13 +71,13 @@ export function trainingCurveConfig(curves: AlphaCurve[], options: TrainingCurve
         loss: {
           type: 'linear',
           position: 'left',
-          title: axisTitle('loss (solid)'),
+          title: axisTitle('cross-entropy (solid; faint: training batches)'),
           grid: { color: GRID_COLOUR },
         },
         accuracy: {
           type: 'linear',
           position: 'right',
-          title: axisTitle('merge-split accuracy (%, dashed)'),
+          title: axisTitle('held-out accuracy (%, dashed)'),
           // Only the loss axis draws grid lines; two grids at unrelated heights would be confusing.
           grid: { drawOnChartArea: false },
         },
@@ -84,7 +95,7 @@ export function trainingCurveConfig(curves: AlphaCurve[], options: TrainingCurve
             usePointStyle: true,
             pointStyle: 'line',
             boxWidth: 30,
-            filter: (item) => item.datasetIndex !== undefined && item.datasetIndex % 2 === 0,
+            filter: (item) => item.datasetIndex !== undefined && item.datasetIndex % 3 === 0,
           },
         },
       },
@@ -93,8 +104,9 @@ export function trainingCurveConfig(curves: AlphaCurve[], options: TrainingCurve
 }
 
 /**
- * Loss (left axis, solid) and merge-split accuracy in % (right axis, dashed) per optimisation step,
- * one colour per learned-alpha curve (align · init).
+ * Loss (left axis, solid) and accuracy in % (right axis, dashed) on the held-out part of the merge
+ * split per optimisation step, with the per-batch training loss faint behind, one colour per
+ * learned-alpha curve (align · init); the big marker is the step whose masks were kept.
  */
 export function renderAlphaTrainingCurves(curves: AlphaCurve[], options: TrainingCurveOptions = {}): Figure {
   // The cast widens the chart type to what the renderer accepts; the line configuration is a valid member.
