@@ -16,16 +16,24 @@ export async function main(argv: string[]): Promise<number> {
     )
     .version(version)
     .option('--verbose', 'print stack traces with errors')
+    // The default command and the subcommands share flag names (--out, --seed): options after a
+    // subcommand belong to it.
+    .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`merge-train: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({
+      // One line, like every other refusal: commander puts its did-you-mean on a line of its own.
+      outputError: (text, write) => write(`merge-train: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
   addRunOptions(program).action((options: Record<string, unknown>) => runRecipeCommand('quickstart', options));
   registerRun(program);
   registerStages(program);
   for (const command of program.commands) command.exitOverride();
+  // --verbose counts wherever it stands, before or after a subcommand.
+  const verbose = argv.includes('--verbose');
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(argv.filter((arg) => arg !== '--verbose'));
     return 0;
   } catch (error) {
-    return reportError(error, argv.includes('--verbose'));
+    return reportError(error, verbose);
   }
 }

@@ -2,13 +2,12 @@
  * Turns a Chart.js configuration into PNG and SVG bytes (server-side, via chartjs-node-canvas) and writes them.
  */
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 
+import { writeFileAtomic } from '../io/atomicWrite.js';
 import { applyChartDefaults, FIGURE } from './theme.js';
 
 /** A rendered figure: the same chart as a raster (PNG) and as vector graphics (SVG). */
@@ -86,18 +85,6 @@ export function renderChart(config: ChartConfiguration, options: FigureSize = {}
   return { png, svg };
 }
 
-/** Writes `data` to `path` by writing a temporary file in the same directory and renaming it over `path`. */
-async function writeAtomically(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Writes `figure` as `<dir>/<baseName>.png` and `<dir>/<baseName>.svg`, creating `dir` if needed.
  * Each file is replaced atomically, so a reader never sees a half-written figure.
@@ -107,10 +94,9 @@ export async function writeFigure(dir: string, baseName: string, figure: Figure)
   if (baseName.length === 0 || /[/\\]/.test(baseName)) {
     throw new RangeError(`figure base name must be a non-empty file name without slashes, got '${baseName}'`);
   }
-  await mkdir(dir, { recursive: true });
   const pngPath = join(dir, `${baseName}.png`);
   const svgPath = join(dir, `${baseName}.svg`);
-  await writeAtomically(pngPath, figure.png);
-  await writeAtomically(svgPath, figure.svg);
+  await writeFileAtomic(pngPath, figure.png);
+  await writeFileAtomic(svgPath, figure.svg);
   return [pngPath, svgPath];
 }

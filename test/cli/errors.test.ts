@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from './runCli.js';
+
+/** Bad input is refused with exactly one line on stderr, naming the problem, and exit code 2. */
+function expectRefusal(result: CliResult, pattern: RegExp): void {
+  expect(result.code).toBe(2);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^merge-train: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('merge-train refuses bad input with one line and exit code 2', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'merge-train-cli-'));
+  });
+
+  const recipe = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('a missing recipe', async () => {
+    expectRefusal(await runCli(['run', join(dir, 'nope.yaml')]), /recipe .*nope\.yaml not found/);
+  });
+
+  it('a recipe that is not YAML', async () => {
+    expectRefusal(await runCli(['run', recipe('broken.yaml', 'name: x\n  seed: [1, 2\n')]), /broken\.yaml: not valid YAML/);
+  });
+
+  it('a recipe that is a list, not a mapping', async () => {
+    expectRefusal(await runCli(['run', recipe('list.yaml', '- 1\n- 2\n')]), /list\.yaml: a recipe must be a mapping/);
+  });
+
+  it('an unknown field, with a did-you-mean', async () => {
+    const result = await runCli(['run', recipe('typo.yaml', 'name: typo\nmerge:\n  int: fisher\n')]);
+    expectRefusal(result, /typo\.yaml: unknown field merge\.int \(did you mean "init"\?\)/);
+  });
+
+  it('a field of the wrong type, naming its path', async () => {
+    expectRefusal(await runCli(['run', recipe('type.yaml', 'name: t\ntrain:\n  epochs: many\n')]), /type\.yaml: train\.epochs: /);
+  });
+
+  it('an unknown dataset, listing the valid ones', async () => {
+    const result = await runCli(['run', recipe('data.yaml', 'name: d\ndata:\n  dataset: mnits\n')]);
+    expectRefusal(result, /unknown dataset "mnits" \(did you mean "mnist"\?\); valid: mnist, fashion-mnist/);
+  });
+
+  it('a bad value on the command line', async () => {
+    expectRefusal(await runCli(['--epochs', 'ten', '--name', 'x']), /--epochs.*expected an integer/);
+  });
+
+  it('an unknown option', async () => {
+    expectRefusal(await runCli(['--epoch', '3']), /unknown option '--epoch'/);
+  });
+
+  it('a checkpoint that is not safetensors', async () => {
+    const path = recipe('model.safetensors', 'this is not a safetensors file at all');
+    expectRefusal(await runCli(['eval', path]), /model\.safetensors is not a valid safetensors file/);
+  });
+
+  it('a checkpoint that does not exist', async () => {
+    expectRefusal(await runCli(['eval', join(dir, 'missing.safetensors')]), /cannot read .*missing\.safetensors/);
+  });
+});
