@@ -98,6 +98,8 @@ export function trainModel(
     return { params, history };
   } finally {
     optimizer.dispose();
+    // tfjs 4.22's MomentumOptimizer.dispose() skips its parent's, leaking the learning-rate scalar.
+    if (options.optimizer === 'sgd') tf.SGDOptimizer.prototype.dispose.call(optimizer);
     tf.dispose(Object.values(variables));
   }
 }

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { aligners } from '../src/align/aligners.js';
+import { collectSpaceMoments } from '../src/align/moments.js';
+import { applyTransforms } from '../src/align/transform.js';
+import { selectBackend } from '../src/backend/selectBackend.js';
+import { TensorSet } from '../src/data/batches.js';
+import { evaluateEnsemble, evaluateModel } from '../src/eval/evaluate.js';
+import { alphaMasksFor } from '../src/merge/alphaMasks.js';
+import { diagonalFisher } from '../src/merge/fisher.js';
+import { mergeParams } from '../src/merge/mergeParams.js';
+import { disposeParams, initParams } from '../src/nn/init.js';
+import { mlpSpec } from '../src/nn/mlp.js';
+import type { ParamMap } from '../src/nn/spec.js';
+import { trainModel } from '../src/train/trainModel.js';
+import { createRng } from '../src/util/random.js';
+
+/** Every stage returns the tensors it promises and nothing else: the live count comes back. */
+describe('no stage leaks tensors', () => {
+  const spec = mlpSpec({ hidden: [12, 10] }, [20], 4);
+  let data: TensorSet;
+  let half: [TensorSet, TensorSet];
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    const rng = createRng(7);
+    const count = 200;
+    const x = Float32Array.from({ length: count * 20 }, () => rng());
+    const y = Int32Array.from({ length: count }, (_, i) => i % 4);
+    data = new TensorSet({ x, y, count }, [20]);
+    half = [data.take(150), new TensorSet({ x: x.subarray(150 * 20), y: y.subarray(150), count: 50 }, [20])];
+  });
+
+  /** Runs `stage`, disposes what it returns, and checks the live tensor count is unchanged. */
+  function expectNoLeak(stage: () => ParamMap[] | void): void {
+    const before = tf.memory().numTensors;
+    const outputs = stage() ?? [];
+    outputs.forEach(disposeParams);
+    expect(tf.memory().numTensors).toBe(before);
+  }
+
+  it('across training, alignment, Fisher, learned alpha, merging and evaluation', () => {
+    let a: ParamMap = {};
+    let b: ParamMap = {};
+    const options = { epochs: 2, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
+    const before = tf.memory().numTensors;
+    const init = initParams(spec, 1);
+    a = trainModel(spec, init, data, options).params; // 26 steps
+    disposeParams(init);
+    // Only the trained parameters stay alive.
+    expect(tf.memory().numTensors - before).toBe(Object.keys(spec.params).length);
+    b = initParams(spec, 2);
+    let moments: ReturnType<typeof collectSpaceMoments> = [];
+    expectNoLeak(() => {
+      moments = collectSpaceMoments(spec, a, b, data, 32);
+    });
+    for (const method of aligners.names()) {
+      expectNoLeak(() => [applyTransforms(spec, b, aligners.get(method).align(moments, { gamma: 1e-3 }).transforms)]);
+    }
+    expectNoLeak(() => [diagonalFisher(spec, a, data, 'expected'), diagonalFisher(spec, a, data, 'empirical')]);
+    // The Fisher information is cached by the caller across merges; computed once here.
+    const fisherCache = new Map<ParamMap, ParamMap>([a, b].map((p) => [p, diagonalFisher(spec, p, data, 'expected')]));
+    for (const alpha of ['uniform', 'fisher', 'learned'] as const) {
+      expectNoLeak(() => {
+        const { masks } = alphaMasksFor(alpha, {
+          spec,
+          paramsA: a,
+          paramsB: b,
+          fisherOf: (p) => fisherCache.get(p)!,
+          init: 'fisher',
+          train: half[0],
+          validation: half[1],
+          learn: { steps: 30, batchSize: 16, learningRate: 0.01, seed: 0, evalEvery: 10 },
+        });
+        return [masks];
+      });
+    }
+    fisherCache.forEach(disposeParams);
+    expectNoLeak(() => {
+      const merged = mergeParams(a, b, 0.3);
+      evaluateModel(spec, merged, data);
+      evaluateEnsemble(spec, [a, b], data);
+      return [merged];
+    });
+    disposeParams(a);
+    disposeParams(b);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
