@@ -14,6 +14,9 @@ export interface CcaResult {
   correlations: Float64Array;
 }
 
+/** Eigenvalues below this fraction of the largest count as zero (float64 round-off is ~1e-16). */
+const SINGULAR_RATIO = 1e-12;
+
 function square(data: Float64Array, n: number): Matrix {
   const m = new Matrix(n, n);
   for (let i = 0; i < n; i++) m.setRow(i, data.subarray(i * n, (i + 1) * n));
@@ -45,7 +48,8 @@ export function ccaTransform(moments: SpaceMoments, options: CcaOptions): CcaRes
   const a = symmetricSqrtAndInverse(sAA);
   const b = symmetricSqrtAndInverse(sBB);
   for (const [which, eig] of [['S_AA', a], ['S_BB', b]] as const) {
-    if (!(eig.minEigenvalue > 0)) {
+    // Relative to the largest: a zero eigenvalue comes out as +-1e-17 in float64, not as 0.
+    if (!(eig.minEigenvalue > SINGULAR_RATIO * eig.maxEigenvalue)) {
       throw new Error(
         `CCA on space ${moments.space}: ${which} + gamma*I is not positive definite (min eigenvalue ${eig.minEigenvalue.toExponential(2)}); raise gamma`,
       );

@@ -64,8 +64,10 @@ export function applyTransforms(spec: ModelSpec, params: ParamMap, transforms: T
       for (const { param, axis, role } of space.members) {
         const current = result[param]!;
         if (indices) {
-          // A permutation's T and T^-T are the same gather.
-          result[param] = tf.gather(current, indices, axis);
+          // A permutation's T and T^-T are the same gather. The clone gives the result its own
+          // storage: the wasm backend keeps a gather's output under an internal shape that its fused
+          // matMul kernel then rejects as a bias.
+          result[param] = tf.clone(tf.gather(current, indices, axis));
           continue;
         }
         const { matrix, undo } = axisFirst(current, axis);

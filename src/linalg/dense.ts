@@ -25,12 +25,16 @@ export function fromMlMatrix(m: Matrix): DenseMatrix {
   return { rows: m.rows, cols: m.columns, data };
 }
 
-/** The square root, inverse square root and smallest eigenvalue of a symmetric positive-definite matrix. */
-export function symmetricSqrtAndInverse(s: Matrix): { sqrt: Matrix; invSqrt: Matrix; minEigenvalue: number } {
+/**
+ * The square root, inverse square root and extreme eigenvalues of a symmetric positive-definite
+ * matrix.
+ */
+export function symmetricSqrtAndInverse(s: Matrix): { sqrt: Matrix; invSqrt: Matrix; minEigenvalue: number; maxEigenvalue: number } {
   const eig = new EigenvalueDecomposition(s, { assumeSymmetric: true });
   const values = eig.realEigenvalues;
   const vectors = eig.eigenvectorMatrix;
   const minEigenvalue = Math.min(...values);
+  const maxEigenvalue = Math.max(...values);
   const scaled = (f: (v: number) => number): Matrix => {
     const vd = vectors.clone();
     for (let j = 0; j < values.length; j++) {
@@ -39,7 +43,7 @@ export function symmetricSqrtAndInverse(s: Matrix): { sqrt: Matrix; invSqrt: Mat
     }
     return vd.mmul(vectors.transpose());
   };
-  return { sqrt: scaled(Math.sqrt), invSqrt: scaled((v) => 1 / Math.sqrt(v)), minEigenvalue };
+  return { sqrt: scaled(Math.sqrt), invSqrt: scaled((v) => 1 / Math.sqrt(v)), minEigenvalue, maxEigenvalue };
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { AffineLayer, ForwardContext, ParamMap } from './spec.js';
+import type { AffineLayer, BatchNormLayer, ForwardContext, ParamMap } from './spec.js';
 
 /** Looks up a parameter by name; a missing one is a bug in the family, not user input. */
 export function param(params: ParamMap, name: string): tf.Tensor {
@@ -24,4 +24,57 @@ export function dense(
   if (!context?.affine) return tf.fused.matMul({ a: x, b: weight, bias, activation }) as tf.Tensor2D;
   const preActivation = context.affine(layer, x, tf.add(tf.matMul(x, weight), bias) as tf.Tensor2D);
   return activation === 'relu' ? tf.relu(preActivation) : preActivation;
+}
+
+/** A 2-D convolution, x [batch, h, w, in] with kernel [kh, kw, in, out] (HWIO), optional bias [out]. */
+export function conv2d(
+  params: ParamMap,
+  layer: { weight: string; bias?: string },
+  x: tf.Tensor4D,
+  strides: number,
+  pad: 'same' | 'valid' | number,
+): tf.Tensor4D {
+  const kernel = param(params, layer.weight) as tf.Tensor4D;
+  const out = tf.conv2d(x, kernel, strides, pad);
+  return layer.bias ? tf.add(out, param(params, layer.bias)) : out;
+}
+
+/** BatchNorm's epsilon, as PyTorch's default. */
+export const BATCH_NORM_EPSILON = 1e-5;
+
+/**
+ * BatchNorm over the channel (last) axis. In training mode it normalises with the batch's
+ * statistics and reports them (variance unbiased, as PyTorch keeps it) so the training loop can
+ * update the running statistics; otherwise it uses the running statistics.
+ */
+export function batchNorm(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, context?: ForwardContext): tf.Tensor {
+  const gamma = param(params, layer.weight);
+  const beta = param(params, layer.bias);
+  if (!context?.training) {
+    return tf.batchNorm(x, param(params, layer.runningMean), param(params, layer.runningVar), beta, gamma, BATCH_NORM_EPSILON);
+  }
+  const axes = x.shape.map((_, i) => i).slice(0, -1);
+  const { mean, variance } = tf.moments(x, axes);
+  if (context.batchStats) {
+    const count = x.size / x.shape[x.shape.length - 1]!;
+    const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+    // Only read outside the loss, so no gradient flows through these.
+    context.batchStats(layer, mean as tf.Tensor1D, unbiased as tf.Tensor1D);
+  }
+  return tf.batchNorm(x, mean, variance, beta, gamma, BATCH_NORM_EPSILON);
+}
+
+/** The four parameter names of BatchNorm layer `prefix` (PyTorch's names). */
+export function batchNormNames(prefix: string): BatchNormLayer {
+  return { weight: `${prefix}.weight`, bias: `${prefix}.bias`, runningMean: `${prefix}.running_mean`, runningVar: `${prefix}.running_var` };
+}
+
+/** Mean over the spatial axes: [batch, h, w, c] -> [batch, c]. */
+export function globalAveragePool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+}
+
+/** Flattens [batch, h, w, c] activations to [batch * h * w, c]: one sample per position. */
+export function channelsAsSamples(x: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D;
 }

@@ -26,10 +26,23 @@ export interface ParamSpec {
   /** One label per axis: the feature space it belongs to, or null. */
   axes: (AxisLabel | null)[];
   init: ParamInit;
+  /**
+   * False for state that is estimated, not trained (BatchNorm running statistics): no gradient, no
+   * learned alpha; BatchNorm reset recomputes it after merging.
+   */
+  trainable?: boolean;
 }
 
 /** Named parameter tensors of one model. */
 export type ParamMap = Record<string, tf.Tensor>;
+
+/** A BatchNorm layer's parameter names. */
+export interface BatchNormLayer {
+  weight: string;
+  bias: string;
+  runningMean: string;
+  runningVar: string;
+}
 
 /** A dense (fully connected) layer as the forward pass reports it to hooks. */
 export interface AffineLayer {
@@ -39,6 +52,13 @@ export interface AffineLayer {
 
 /** Hooks into a forward pass; every hook is optional and the forward pass is pure without them. */
 export interface ForwardContext {
+  /**
+   * Training mode: BatchNorm normalises with the batch's statistics (and reports them through
+   * `batchStats`) instead of its running statistics.
+   */
+  training?: boolean;
+  /** Called in training mode with each BatchNorm layer's batch mean and (unbiased) variance [channels]. */
+  batchStats?: (layer: BatchNormLayer, mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
   /** Called with each feature space's activations, flattened to [examples, units]. */
   probe?: (space: string, activations: tf.Tensor2D) => void;
   /**
@@ -96,6 +116,13 @@ export function featureSpaces(spec: ModelSpec): FeatureSpace[] {
   return [...spaces.values()];
 }
 
+/** Names of the parameters that gradient descent trains (all but estimated statistics). */
+export function trainableParams(spec: ModelSpec): string[] {
+  return Object.entries(spec.params)
+    .filter(([, p]) => p.trainable !== false)
+    .map(([name]) => name);
+}
+
 /** A string that is equal for two specs exactly when their parameters have the same names and shapes. */
 export function architectureSignature(spec: ModelSpec): string {
   const shapes = Object.entries(spec.params).map(([name, p]) => `${name}[${p.shape.join(',')}]`);
@@ -105,13 +132,13 @@ export function architectureSignature(spec: ModelSpec): string {
 /** Checks real weights against a spec: every parameter present, no extras, shapes equal. */
 export function validateParams(spec: ModelSpec, params: Record<string, { shape: number[] }>, source: string): void {
   for (const [name, p] of Object.entries(spec.params)) {
-    const actual = params[name];
+    const actual = Object.hasOwn(params, name) ? params[name] : undefined;
     if (!actual) throw new InputError(`${source}: parameter ${name} is missing (expected shape [${p.shape.join(',')}])`);
     if (actual.shape.join(',') !== p.shape.join(',')) {
       throw new InputError(`${source}: parameter ${name} has shape [${actual.shape.join(',')}], expected [${p.shape.join(',')}]`);
     }
   }
   for (const name of Object.keys(params)) {
-    if (!spec.params[name]) throw new InputError(`${source}: unexpected parameter ${name} for a ${spec.family} model`);
+    if (!Object.hasOwn(spec.params, name)) throw new InputError(`${source}: unexpected parameter ${name} for a ${spec.family} model`);
   }
 }

@@ -185,11 +185,8 @@ describe('ccaTransform: gamma and dead units', () => {
     expect(maxAbsDiff(product(transform.matrix, transform.inverse, d), flat(Matrix.eye(d)))).toBeLessThan(1e-4);
   });
 
-  // KNOWN BUG (src/align/cca.ts, the `!(eig.minEigenvalue > 0)` check): the test for positive
-  // definiteness is absolute, so when rounding makes the zero eigenvalue of a dead unit come out as
-  // +1.4e-17 instead of <= 0 (about 40% of seeds here), gamma 0 is accepted silently: T gets a
-  // (near-)zero row and T^-1 entries of ~2e7. Flip `it.fails` to `it` once the check is relative.
-  it.fails('with gamma 0, every dead unit is rejected, whatever the rounding (seed 1)', () => {
+  // A zero eigenvalue comes out as +-1e-17 for some seeds: the check must be relative.
+  it('with gamma 0, every dead unit is rejected, whatever the rounding (seed 1)', () => {
     const moments = deadUnitMoments(1);
     expect(() => ccaTransform(moments, { gamma: 0 })).toThrow(/raise gamma/);
   });

@@ -36,7 +36,7 @@ function bruteForceFisher(params: ParamMap, set: TensorSet, mode: FisherMode): R
         names.forEach((n, k) => {
           const g = grads[k]!.dataSync();
           const sum = sums[n]!;
-          for (let j = 0; j < g.length; j++) sum[j] += (weight * g[j]! * g[j]!) / set.count;
+          for (let j = 0; j < g.length; j++) sum[j] = sum[j]! + (weight * g[j]! * g[j]!) / set.count;
         });
       }
     });
@@ -84,7 +84,7 @@ describe.each(['wasm', 'cpu'] as const)('diagonalFisher on the %s backend', (bac
     const fisher = diagonalFisher(spec, params, set, 'expected');
     const p = tf.tidy(() => tf.softmax(spec.forward(params, set.x)).dataSync());
     const expected = new Float64Array(numClasses);
-    for (let i = 0; i < count; i++) for (let k = 0; k < numClasses; k++) expected[k] += (p[i * numClasses + k]! * (1 - p[i * numClasses + k]!)) / count;
+    for (let i = 0; i < count; i++) for (let k = 0; k < numClasses; k++) expected[k] = expected[k]! + (p[i * numClasses + k]! * (1 - p[i * numClasses + k]!)) / count;
     expect(relativeError(fisher['fc3.bias']!.dataSync(), expected)).toBeLessThan(1e-5);
     disposeParams(fisher);
   });

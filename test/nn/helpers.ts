@@ -26,12 +26,13 @@ export function normalInputs(count: number, width: number, seed: number, offset 
 }
 
 /**
- * A linearly separable problem: x standard normal, y = argmax of a fixed random linear map of x.
+ * A linearly separable problem: x standard normal (from `seed`), y = argmax of a random linear map of
+ * x fixed by `ruleSeed`, so sets with different `seed` and the same `ruleSeed` share one labelling.
  */
-export function separableSet(count: number, inputShape: number[], numClasses: number, seed: number): LabelledSet {
+export function separableSet(count: number, inputShape: number[], numClasses: number, seed: number, ruleSeed = 0): LabelledSet {
   const width = inputShape.reduce((a, b) => a * b, 1);
   const x = normalInputs(count, width, seed);
-  const next = normalRng(seed + 1_000_003);
+  const next = normalRng(1_000_003 + ruleSeed);
   const w = Array.from({ length: numClasses * width }, () => next());
   const y = new Int32Array(count);
   for (let i = 0; i < count; i++) {
@@ -108,7 +109,7 @@ export function flat(m: Matrix): Float64Array {
 /** Column means of a [samples, units] matrix, in float64. */
 export function columnMeans(x: Matrix): Float64Array {
   const means = new Float64Array(x.columns);
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.columns; j++) means[j] += x.get(i, j);
+  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.columns; j++) means[j] = means[j]! + x.get(i, j);
   return means.map((s) => s / x.rows);
 }
 
@@ -121,7 +122,7 @@ export function crossCovariance(x: Matrix, y: Matrix): Float64Array {
   for (let k = 0; k < n; k++) {
     for (let i = 0; i < x.columns; i++) {
       const xi = x.get(k, i) - mx[i]!;
-      for (let j = 0; j < y.columns; j++) out[i * y.columns + j] += xi * (y.get(k, j) - my[j]!);
+      for (let j = 0; j < y.columns; j++) out[i * y.columns + j] = out[i * y.columns + j]! + xi * (y.get(k, j) - my[j]!);
     }
   }
   return out.map((s) => s / (n - 1));

@@ -1,0 +1,153 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend/selectBackend.js';
+import { TensorSet } from '../../src/data/batches.js';
+import { evaluateModel } from '../../src/eval/evaluate.js';
+import { learnAlphaMasks, type LearnAlphaOptions, type LearnAlphaProgress } from '../../src/merge/learnAlpha.js';
+import { constantMasks, mergeParams, type AlphaMasks } from '../../src/merge/mergeParams.js';
+import { disposeParams, initParams } from '../../src/nn/init.js';
+import { mlpSpec } from '../../src/nn/mlp.js';
+import type { ParamMap } from '../../src/nn/spec.js';
+import { trainModel } from '../../src/train/trainModel.js';
+import { liveTensors, readParams, separableSet } from '../nn/helpers.js';
+
+const inputShape = [4, 5];
+const spec = mlpSpec({ hidden: [16, 12] }, inputShape, 3);
+
+function trained(seed: number, data: TensorSet): ParamMap {
+  const initial = initParams(spec, seed);
+  const { params } = trainModel(spec, initial, data, { epochs: 15, batchSize: 32, optimizer: 'adam', learningRate: 0.01, momentum: 0, seed });
+  disposeParams(initial);
+  return params;
+}
+
+function allIn01(masks: AlphaMasks): boolean {
+  return Object.values(masks).every((m) => Array.from(m.dataSync()).every((v) => v >= 0 && v <= 1));
+}
+
+describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (backend) => {
+  let paramsA: ParamMap;
+  let paramsB: ParamMap;
+  let train: TensorSet;
+  let validation: TensorSet;
+  let initial: AlphaMasks;
+  const options: LearnAlphaOptions = { steps: 30, batchSize: 100, learningRate: 0.05, seed: 3, evalEvery: 5 };
+
+  beforeAll(async () => {
+    expect(await selectBackend(backend)).toBe(backend);
+    const base = new TensorSet(separableSet(300, inputShape, 3, 1), inputShape);
+    paramsA = trained(1, base);
+    paramsB = trained(2, base);
+    base.dispose();
+    // the merge split: alpha trains on 100 examples (one full batch per step) and picks its step on 80
+    train = new TensorSet(separableSet(100, inputShape, 3, 2), inputShape);
+    validation = new TensorSet(separableSet(80, inputShape, 3, 3), inputShape);
+    initial = constantMasks(paramsA, 0.5);
+  });
+
+  afterAll(() => {
+    [paramsA, paramsB, initial].forEach(disposeParams);
+    train.dispose();
+    validation.dispose();
+  });
+
+  it('keeps masks in [0, 1], returns those of bestStep, and lowers the training loss', () => {
+    const before = liveTensors();
+    const progress: LearnAlphaProgress[] = [];
+    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, options, (p) => progress.push(p));
+    const { masks, curve, validation: points, bestStep } = learned;
+
+    expect(Object.keys(masks)).toEqual(Object.keys(paramsA));
+    for (const [name, mask] of Object.entries(masks)) expect(mask.shape).toEqual(paramsA[name]!.shape);
+    expect(allIn01(masks)).toBe(true);
+    // the masks moved away from the uniform init
+    expect(Object.values(readParams(masks)).some((m) => m.some((v) => Math.abs(v - 0.5) > 0.05))).toBe(true);
+
+    // one training point per step; validation at 0, every evalEvery steps, and the end
+    expect(curve.map((p) => p.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(points.map((p) => p.step)).toEqual([0, 5, 10, 15, 20, 25, 30]);
+    expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.steps === 30)).toBe(true);
+
+    // bestStep is the first step with the lowest validation loss
+    const losses = points.map((p) => p.loss);
+    const best = points.find((p) => p.step === bestStep)!;
+    expect(best.loss).toBe(Math.min(...losses));
+    expect(losses.indexOf(best.loss)).toBe(points.indexOf(best));
+
+    // and the returned masks are that step's: merging with them reproduces its validation loss
+    const merged = mergeParams(paramsA, paramsB, masks);
+    const evaluation = evaluateModel(spec, merged, validation);
+    expect(evaluation.loss).toBeCloseTo(best.loss, 5);
+    expect(evaluation.accuracy).toBeCloseTo(best.accuracy, 6);
+    disposeParams(merged);
+
+    // full-batch Adam: the training loss goes down, and validation improves on the uniform init
+    expect(curve[curve.length - 1]!.loss).toBeLessThan(curve[0]!.loss);
+    expect(best.loss).toBeLessThan(points[0]!.loss);
+    expect(bestStep).toBeGreaterThan(0);
+
+    // the caller owns exactly the masks; the inputs survive
+    expect(liveTensors()).toBe(before + Object.keys(paramsA).length);
+    disposeParams(masks);
+    expect(liveTensors()).toBe(before);
+    expect(Object.values(initial).every((t) => !t.isDisposed)).toBe(true);
+    expect(Object.values(paramsB).every((t) => !t.isDisposed)).toBe(true);
+  });
+
+  it('with zero steps returns the (clipped) initial masks', () => {
+    const before = liveTensors();
+    const ones = constantMasks(paramsA, 1);
+    const learned = learnAlphaMasks(spec, paramsA, paramsB, ones, train, validation, { ...options, steps: 0, clip: 0.01 });
+    expect(learned.bestStep).toBe(0);
+    expect(learned.curve).toEqual([]);
+    expect(learned.validation.map((p) => p.step)).toEqual([0]);
+    for (const mask of Object.values(learned.masks)) {
+      for (const v of mask.dataSync()) expect(v).toBeCloseTo(0.99, 5);
+    }
+    // a validation point of the init equals the plain evaluation of the init merge
+    const merged = mergeParams(paramsA, paramsB, learned.masks);
+    expect(evaluateModel(spec, merged, validation).loss).toBeCloseTo(learned.validation[0]!.loss, 5);
+    [ones, merged, learned.masks].forEach(disposeParams);
+    expect(liveTensors()).toBe(before);
+  });
+
+  it('runs across epochs when steps exceed one pass, validating at the last step', () => {
+    const before = liveTensors();
+    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 7, batchSize: 30 });
+    expect(learned.curve.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(learned.validation.map((p) => p.step)).toEqual([0, 5, 7]);
+    expect(allIn01(learned.masks)).toBe(true);
+    disposeParams(learned.masks);
+    expect(liveTensors()).toBe(before);
+  });
+
+  it('is reproducible for a seed', () => {
+    const first = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+    const second = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+    expect(second.bestStep).toBe(first.bestStep);
+    expect(second.curve).toEqual(first.curve);
+    expect(second.validation).toEqual(first.validation);
+    expect(readParams(second.masks)).toEqual(readParams(first.masks));
+    disposeParams(first.masks);
+    disposeParams(second.masks);
+  });
+});
+
+describe('learnAlphaMasks leaves no trainable variables behind', () => {
+  it('registers and frees its variables', async () => {
+    await selectBackend('wasm');
+    const a = initParams(spec, 1);
+    const b = initParams(spec, 2);
+    const data = new TensorSet(separableSet(40, inputShape, 3, 5), inputShape);
+    const init = constantMasks(a, 0.5);
+    const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
+    const tensorsBefore = liveTensors();
+    const learned = learnAlphaMasks(spec, a, b, init, data, data, { steps: 3, batchSize: 20, learningRate: 0.01, seed: 0 });
+    disposeParams(learned.masks);
+    expect(liveTensors()).toBe(tensorsBefore);
+    expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);
+    [a, b, init].forEach(disposeParams);
+    data.dispose();
+  });
+});
