@@ -39,13 +39,13 @@ describe('no stage leaks tensors', () => {
     expect(tf.memory().numTensors).toBe(before);
   }
 
-  it('across training, alignment, Fisher, learned alpha, merging and evaluation', () => {
+  it('across training, alignment, Fisher, learned alpha, merging and evaluation', async () => {
     let a: ParamMap = {};
     let b: ParamMap = {};
     const options = { epochs: 2, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
     const before = tf.memory().numTensors;
     const init = initParams(spec, 1);
-    a = trainModel(spec, init, data, options).params; // 26 steps
+    a = (await trainModel(spec, init, data, options)).params; // 26 steps
     disposeParams(init);
     // Only the trained parameters stay alive.
     expect(tf.memory().numTensors - before).toBe(Object.keys(spec.params).length);

@@ -25,10 +25,14 @@ interface Accumulator {
   sumAB: tf.Tensor;
 }
 
+/**
+ * Each space's activations on one batch. A space probed more than once (a residual stream, read
+ * after every block that writes to it) contributes every probe's rows, in forward order.
+ */
 function activationsByProbe(spec: ModelSpec, params: ParamMap, x: tf.Tensor): Map<string, tf.Tensor2D> {
-  const activations = new Map<string, tf.Tensor2D>();
-  spec.forward(params, x, { probe: (space, value) => activations.set(space, value) });
-  return activations;
+  const probed = new Map<string, tf.Tensor2D[]>();
+  spec.forward(params, x, { probe: (space, value) => probed.set(space, [...(probed.get(space) ?? []), value]) });
+  return new Map([...probed].map(([space, values]) => [space, values.length === 1 ? values[0]! : tf.concat(values, 0)]));
 }
 
 /**

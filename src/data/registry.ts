@@ -1,5 +1,7 @@
 /** The datasets merge-train can train and merge on, by name. */
 import { Registry, type RegistryEntry } from '../util/registry.js';
+import { loadCifarPool } from './cifar.js';
+import { CIFAR10_SPEC, CIFAR100_SPEC } from './cifarFormat.js';
 import type { Pool, SplitSizes } from './dataset.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPool } from './fashionMnist.js';
 import { loadMnistPool } from './mnist.js';
@@ -14,11 +16,11 @@ export interface DatasetEntry extends RegistryEntry {
   /** Examples in the pool. */
   readonly total: number;
   readonly defaultSplit: SplitSizes;
-  /** Loads all examples, pixels in [0, 1], class 0 first; `cacheDir` may hold a decoded copy. */
+  /** Loads all examples in the source's order, pixels in [0, 1]; `cacheDir` may hold a decoded copy. */
   loadPool(cacheDir: string): Promise<Pool>;
 }
 
-/** The registered datasets: `mnist` and `fashion-mnist`. */
+/** The registered datasets: `mnist`, `fashion-mnist`, `cifar10` and `cifar100`. */
 export const datasets = new Registry<DatasetEntry>('dataset', [
   {
     name: 'mnist',
@@ -41,5 +43,27 @@ export const datasets = new Registry<DatasetEntry>('dataset', [
     total: 70_000,
     defaultSplit: { train: 50_000, merge: 10_000, test: 10_000 },
     loadPool: (cacheDir) => loadFashionMnistPool({ cacheDir }),
+  },
+  {
+    name: 'cifar10',
+    description: '60,000 CIFAR-10 colour images (32x32 RGB, 10 classes); downloaded, or read from $MERGE_TRAIN_CIFAR_DIR',
+    reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
+    inputShape: [32, 32, 3],
+    numClasses: CIFAR10_SPEC.classNames.length,
+    classNames: [...CIFAR10_SPEC.classNames],
+    total: CIFAR10_SPEC.records.train + CIFAR10_SPEC.records.test,
+    defaultSplit: { train: 45_000, merge: 5_000, test: 10_000 },
+    loadPool: (cacheDir) => loadCifarPool(CIFAR10_SPEC, { cacheDir }),
+  },
+  {
+    name: 'cifar100',
+    description: '60,000 CIFAR-100 colour images (32x32 RGB, 100 fine classes); downloaded, or read from $MERGE_TRAIN_CIFAR_DIR',
+    reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
+    inputShape: [32, 32, 3],
+    numClasses: CIFAR100_SPEC.classNames.length,
+    classNames: [...CIFAR100_SPEC.classNames],
+    total: CIFAR100_SPEC.records.train + CIFAR100_SPEC.records.test,
+    defaultSplit: { train: 45_000, merge: 5_000, test: 10_000 },
+    loadPool: (cacheDir) => loadCifarPool(CIFAR100_SPEC, { cacheDir }),
   },
 ]);

@@ -12,13 +12,17 @@ import { InputError } from '../util/errors.js';
  */
 export async function readTarGzFiles(archive: string, paths: readonly string[]): Promise<Map<string, Uint8Array>> {
   const wanted = new Set(paths);
-  const chunks = new Map<string, Buffer[]>();
+  const files = new Map<string, { data: Uint8Array; filled: number }>();
   const onReadEntry = (entry: ReadEntry): void => {
     const path = entry.path.replace(/^(\.\/)+/, '');
     if (entry.type !== 'File' || !wanted.has(path)) return;
-    const parts: Buffer[] = [];
-    chunks.set(path, parts);
-    entry.on('data', (chunk: Buffer) => parts.push(chunk));
+    // One buffer of the announced size, not a list of chunks to concatenate: batch files are large.
+    const file = { data: new Uint8Array(entry.size), filled: 0 };
+    files.set(path, file);
+    entry.on('data', (chunk: Buffer) => {
+      file.data.set(chunk, file.filled);
+      file.filled += chunk.length;
+    });
   };
   try {
     // strict: damaged headers and truncated data reject rather than being skipped with a warning.
@@ -27,5 +31,6 @@ export async function readTarGzFiles(archive: string, paths: readonly string[]):
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new InputError(`cannot read ${archive} as a .tar.gz archive: ${reason}`);
   }
-  return new Map([...chunks].map(([path, parts]) => [path, Buffer.concat(parts)]));
+  // A short entry keeps its short length, so size checks downstream report the truncation.
+  return new Map([...files].map(([path, file]) => [path, file.data.subarray(0, file.filled)]));
 }

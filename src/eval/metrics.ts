@@ -23,6 +23,11 @@ export interface MergeMetrics {
   testLoss: number;
   /** Mean alpha over all parameter entries (1 = all model A). */
   meanAlpha?: number;
+  /**
+   * For networks with BatchNorm, testAccuracy and testLoss are measured after recomputing the merged
+   * model's BatchNorm statistics on the training split; these are the figures before that reset.
+   */
+  withoutBatchNormReset?: { testAccuracy: number; testLoss: number };
 }
 
 /** One point of the learned-alpha optimisation, measured on the merge split. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
-import type { AffineLayer, ModelSpec, ParamMap } from '../nn/spec.js';
+import { trainableParams, type AffineLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
+import { InputError } from '../util/errors.js';
 import type { AlphaMasks } from './mergeParams.js';
 
 /**
@@ -40,6 +41,7 @@ export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSe
           return preActivation;
         },
       });
+      ensureCovered(spec, recorded);
       const probabilities = tf.softmax(logits);
       const count = batch.y.shape[0];
       const classes = mode === 'expected' ? spec.numClasses : 1;
@@ -70,6 +72,20 @@ export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSe
   const fisher = tf.tidy(() => Object.fromEntries(Object.entries(sums).map(([name, s]) => [name, tf.div(s, data.count)])));
   tf.dispose(Object.values(sums));
   return fisher;
+}
+
+/**
+ * The per-example factorisation holds for dense layers only; a convolution's per-example gradient
+ * is a sum over positions whose square does not factor. Refuse rather than return a wrong Fisher.
+ */
+function ensureCovered(spec: ModelSpec, recorded: RecordedLayer[]): void {
+  const covered = new Set(recorded.flatMap(({ layer }) => [layer.weight, layer.bias]));
+  const missing = trainableParams(spec).filter((name) => !covered.has(name));
+  if (missing.length > 0) {
+    throw new InputError(
+      `Fisher information is computed for dense layers only, and this ${spec.family} model has ${missing.length} other trained parameters (${missing.slice(0, 3).join(', ')}, ...); use alpha uniform or learned with init uniform`,
+    );
+  }
 }
 
 /** Fisher merging's weights: alpha = F_A / (F_A + F_B'), with epsilon so that 0/0 gives 1/2. */

@@ -3,7 +3,8 @@ import type { TensorSet } from '../data/batches.js';
 import { evaluateLogits } from '../eval/evaluate.js';
 import type { CurvePoint } from '../eval/metrics.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
-import type { ModelSpec, ParamMap } from '../nn/spec.js';
+import { hasBatchNorm } from '../nn/resetBatchNorm.js';
+import { trainableParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { subSeed } from '../util/random.js';
 import type { AlphaMasks } from './mergeParams.js';
 
@@ -33,9 +34,12 @@ export interface LearnedAlpha {
   bestStep: number;
 }
 
-/** The merged parameters W_B' + alpha * (W_A - W_B') for alpha = sigmoid(logits). */
-function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Record<string, tf.Tensor>): ParamMap {
-  const merged: ParamMap = {};
+/**
+ * The merged parameters W_B' + alpha * (W_A - W_B') for alpha = sigmoid(logits); parameters without
+ * a logit (BatchNorm statistics) keep the fixed merge in `frozen`.
+ */
+function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Record<string, tf.Tensor>, frozen: ParamMap): ParamMap {
+  const merged: ParamMap = { ...frozen };
   for (const [n, logit] of Object.entries(logits)) merged[n] = tf.add(paramsB[n]!, tf.mul(tf.sigmoid(logit), differences[n]!));
   return merged;
 }
@@ -46,6 +50,10 @@ function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Reco
  * the network, so it can overfit a small merge split: the masks kept are those of the step with the
  * lowest loss on `validation` (the rest of the merge split), the initial masks included, i.e. early
  * stopping. The test split is never seen.
+ *
+ * Only trained parameters get a learned mask. In a network with BatchNorm the merged model runs in
+ * training mode (batch statistics), since its running statistics are recomputed after merging anyway
+ * (resetBatchNormStats); the statistics' masks stay at their initial values.
  */
 export function learnAlphaMasks(
   spec: ModelSpec,
@@ -59,8 +67,13 @@ export function learnAlphaMasks(
 ): LearnedAlpha {
   const clip = options.clip ?? 1e-3;
   const evalEvery = options.evalEvery ?? 25;
-  const names = Object.keys(paramsA);
+  const names = trainableParams(spec);
+  const training = hasBatchNorm(spec);
   const differences = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sub(paramsA[n]!, paramsB[n]!)]))) as ParamMap;
+  const fixedNames = Object.keys(paramsA).filter((n) => !names.includes(n));
+  const frozen = tf.tidy(() =>
+    Object.fromEntries(fixedNames.map((n) => [n, tf.add(paramsB[n]!, tf.mul(initial[n]!, tf.sub(paramsA[n]!, paramsB[n]!)))])),
+  ) as ParamMap;
   const logits = Object.fromEntries(
     names.map((n) => {
       const start = tf.tidy(() => {
@@ -78,14 +91,21 @@ export function learnAlphaMasks(
   let best: { step: number; loss: number; masks: AlphaMasks } | undefined;
   const validate = (step: number) => {
     const { loss, accuracy } = evaluateLogits(
-      (x) => tf.tidy(() => spec.forward(mergedFromLogits(paramsB, differences, logits), x)),
+      (x) => tf.tidy(() => spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), x, { training })),
       validation,
     );
     validationCurve.push({ step, loss, accuracy });
     if (!Number.isFinite(loss)) throw new Error(`alpha training diverged by step ${step}; lower merge.learningRate`);
     if (!best || loss < best.loss) {
       if (best) tf.dispose(Object.values(best.masks));
-      best = { step, loss, masks: tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sigmoid(logits[n]!)]))) as AlphaMasks };
+      best = {
+        step,
+        loss,
+        masks: tf.tidy(() => ({
+          ...Object.fromEntries(names.map((n) => [n, tf.sigmoid(logits[n]!)])),
+          ...Object.fromEntries(fixedNames.map((n) => [n, tf.clone(initial[n]!)])),
+        })) as AlphaMasks,
+      };
     }
   };
   try {
@@ -95,7 +115,7 @@ export function learnAlphaMasks(
       for (const batch of train.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${step}`))) {
         let correct: tf.Scalar | undefined;
         const loss = optimizer.minimize(() => {
-          const out = spec.forward(mergedFromLogits(paramsB, differences, logits), batch.x);
+          const out = spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), batch.x, { training });
           correct = tf.keep(countCorrect(out, batch.y));
           return crossEntropy(out, batch.y);
         }, true)!;
@@ -115,6 +135,6 @@ export function learnAlphaMasks(
     if (best) tf.dispose(Object.values(best.masks));
     for (const r of recorded) tf.dispose([r.loss, r.correct]);
     optimizer.dispose();
-    tf.dispose([...Object.values(differences), ...Object.values(logits)]);
+    tf.dispose([...Object.values(differences), ...Object.values(logits), ...Object.values(frozen)]);
   }
 }

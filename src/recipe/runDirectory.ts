@@ -8,6 +8,8 @@ export function runPaths(dir: string) {
     dir,
     recipe: join(dir, 'recipe.json'),
     model: (index: number) => join(dir, 'models', `model-${index}.safetensors`),
+    /** Training in progress, saved after every epoch; removed when the model is finished. */
+    trainState: (index: number) => join(dir, 'models', `model-${index}.training.safetensors`),
     aligned: (align: AlignMethod) => join(dir, 'aligned', `model-1-${align}.safetensors`),
     masks: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'masks', `${align}-${alpha}.safetensors`),
     metrics: join(dir, 'metrics.json'),

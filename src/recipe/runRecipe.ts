@@ -14,15 +14,18 @@ import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { alphaMasksFor } from '../merge/alphaMasks.js';
 import { diagonalFisher } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
-import { families } from '../nn/families.js';
+import { families, parseFamilyConfig } from '../nn/families.js';
 import { disposeParams, initParams } from '../nn/init.js';
+import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { writeReport } from '../report/writeReport.js';
 import { trainModel } from '../train/trainModel.js';
+import { disposeTrainState, loadTrainState, removeTrainState, saveTrainState } from '../train/trainState.js';
 import { silentObserver, type RunObserver } from './observer.js';
 import { configHash, runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
+import { InputError } from '../util/errors.js';
 
 /** The data fields every checkpoint of a run records. */
 type DataInfo = Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'>;
@@ -59,6 +62,8 @@ async function baseModel(
   spec: ModelSpec,
   index: number,
   train: TensorSet,
+  /** Held out from training; its accuracy is logged each epoch. */
+  monitor: TensorSet,
   dataInfo: DataInfo,
   paths: RunPaths,
   observer: RunObserver,
@@ -75,15 +80,25 @@ async function baseModel(
     disposeParams(cached.params);
   }
   const initial = initParams(spec, seed);
-  const { epochs } = recipe.train;
-  const bar = observer.bar(`train model ${index}`, epochs * Math.ceil(train.count / recipe.train.batchSize));
-  const { params, history } = trainModel(spec, initial, train, { ...recipe.train, seed }, (p) => {
-    bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, p.finished ? `epoch ${p.epoch} loss ${p.finished.loss.toFixed(3)}` : undefined);
+  const statePath = paths.trainState(index);
+  const resume = await loadTrainState(statePath, hash);
+  if (resume) observer.log(`model ${index}: resuming after epoch ${resume.epoch} from ${statePath}`);
+  const bar = observer.bar(`train model ${index}`, recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
+  const { params, history } = await trainModel(spec, initial, train, { ...recipe.train, seed }, {
+    resume,
+    monitor,
+    onProgress: (p) => {
+      const detail = p.finished ? `epoch ${p.epoch}: loss ${p.finished.loss.toFixed(3)}, held-out ${(100 * (p.finished.monitorAccuracy ?? 0)).toFixed(1)}%` : undefined;
+      bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, detail);
+    },
+    onEpochEnd: (state) => saveTrainState(statePath, state, hash),
   });
   bar.stop();
   disposeParams(initial);
+  if (resume) disposeTrainState(resume);
   const info: CheckpointInfo = { kind: 'base', ...dataInfo, seed, configHash: hash, details: { history } };
   await saveCheckpoint(path, spec, params, info);
+  await removeTrainState(statePath);
   return params;
 }
 
@@ -95,6 +110,15 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const observer = options.observer ?? silentObserver;
   const paths = runPaths(options.outDir ?? join('reports', recipe.name));
   const timings: Record<string, number> = {};
+  // Refusals that need no data come before any work.
+  const family = families.get(recipe.model.family);
+  const modelConfig = parseFamilyConfig(family, recipe.model.config, `${options.recipePath ?? recipe.name}: model.config`);
+  const needsFisher = recipe.merge.alphas.includes('fisher') || (recipe.merge.alphas.includes('learned') && recipe.merge.init === 'fisher');
+  if (needsFisher && !family.supportsFisher) {
+    throw new InputError(
+      `${options.recipePath ?? recipe.name}: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; use merge.alphas uniform/learned with merge.init uniform`,
+    );
+  }
   const backend = await selectBackend(recipe.backend);
   observer.log(`backend: ${backend}`);
   await writeJsonAtomic(paths.recipe, recipe);
@@ -108,8 +132,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     splitSeed: recipe.seed,
     split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
   };
-  const family = families.get(recipe.model.family);
-  const spec = family.build(recipe.model.config, splits.inputShape, splits.numClasses);
+  const spec = family.build(modelConfig, splits.inputShape, splits.numClasses);
   const train = new TensorSet(splits.train, splits.inputShape);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const test = new TensorSet(splits.test, splits.inputShape);
@@ -131,7 +154,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   try {
     const models: ParamMap[] = [];
     for (let i = 0; i < recipe.train.models; i++) {
-      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, dataInfo, paths, observer)));
+      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, merge, dataInfo, paths, observer)));
     }
     owned.push(...models);
     const modelMetrics: ModelMetrics[] = models.map((params, i) => {
@@ -159,7 +182,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         ...dataInfo,
         details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
       });
-      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, fisherOf }, dataInfo, paths, timings, observer);
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData: train, fisherOf }, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
       alphaCurves.push(...results.curves);
     }
@@ -194,7 +217,14 @@ async function mergeVariants(
   align: AlignMethod,
   paramsA: ParamMap,
   alignedB: ParamMap,
-  data: { train: TensorSet; validation: TensorSet; test: TensorSet; fisherOf: (params: ParamMap) => ParamMap },
+  data: {
+    train: TensorSet;
+    validation: TensorSet;
+    test: TensorSet;
+    /** The base models' training data, on which merged BatchNorm statistics are recomputed. */
+    batchNormData: TensorSet;
+    fisherOf: (params: ParamMap) => ParamMap;
+  },
   dataInfo: DataInfo,
   paths: RunPaths,
   timings: Record<string, number>,
@@ -221,15 +251,22 @@ async function mergeVariants(
     bar?.stop();
     try {
       if (learned) curves.push({ align, init: recipe.merge.init, points: learned.curve, validation: learned.validation, bestStep: learned.bestStep });
-      const evaluation = await timed(timings, 'evaluate', () => {
-        const merged = mergeParams(paramsA, alignedB, masks);
-        try {
-          return evaluateModel(spec, merged, data.test);
-        } finally {
-          disposeParams(merged);
+      const merged = mergeParams(paramsA, alignedB, masks);
+      const result: MergeMetrics = { align, alpha, init, testAccuracy: 0, testLoss: 0, meanAlpha: meanAlpha(masks) };
+      try {
+        const evaluation = await timed(timings, 'evaluate', () => evaluateModel(spec, merged, data.test));
+        [result.testAccuracy, result.testLoss] = [evaluation.accuracy, evaluation.loss];
+        if (hasBatchNorm(spec)) {
+          // Merging changes every layer's output statistics: recompute them on the training data.
+          const reset = await timed(timings, 'batchnorm reset', () => resetBatchNormStats(spec, merged, data.batchNormData));
+          const afterReset = await timed(timings, 'evaluate', () => evaluateModel(spec, reset, data.test));
+          disposeParams(reset);
+          result.withoutBatchNormReset = { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss };
+          [result.testAccuracy, result.testLoss] = [afterReset.accuracy, afterReset.loss];
         }
-      });
-      const result: MergeMetrics = { align, alpha, init, testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, meanAlpha: meanAlpha(masks) };
+      } finally {
+        disposeParams(merged);
+      }
       merges.push(result);
       observer.log(`merge ${align} · ${alpha}${init ? ` (${init} init)` : ''}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`);
       await saveCheckpoint(paths.masks(align, alpha), spec, masks, { kind: 'alpha', ...dataInfo, details: { align, alpha, init } });

@@ -42,6 +42,17 @@ export const recipeSchema = z.strictObject({
       optimizer: z.enum(['sgd', 'adam']).default('sgd'),
       learningRate: z.number().positive().default(0.05),
       momentum: z.number().min(0).max(1).default(0.9),
+      weightDecay: z.number().nonnegative().default(0).describe('L2 penalty, as PyTorch SGD\'s weight_decay'),
+      schedule: z.enum(['constant', 'cosine', 'linear']).default('constant').describe('learning-rate decay after warm-up'),
+      warmupEpochs: z.number().nonnegative().default(0).describe('epochs of linear learning-rate warm-up'),
+      augment: z
+        .strictObject({
+          cropPadding: z.number().int().nonnegative().default(0).describe('random crop after this much zero padding'),
+          flip: z.boolean().default(false).describe('random horizontal flips'),
+        })
+        .nullable()
+        .default(null)
+        .describe('image augmentation; null for none'),
     })
     .prefault({}),
   align: z

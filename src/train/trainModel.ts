@@ -1,17 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
+import { evaluateModel } from '../eval/evaluate.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
-import type { ModelSpec, ParamMap } from '../nn/spec.js';
+import { trainableParams, type BatchNormLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { subSeed } from '../util/random.js';
+import { augmentBatch, type AugmentOptions } from './augment.js';
+import { learningRateAt, type ScheduleKind } from './schedule.js';
 
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
   optimizer: 'sgd' | 'adam';
+  /** Peak learning rate (after warm-up). */
   learningRate: number;
   /** Momentum for SGD; ignored by Adam. */
   momentum: number;
-  /** Seed for the batch order of each epoch. */
+  /** L2 penalty (weight_decay / 2) * ||theta||^2 on every trained parameter, as PyTorch's SGD applies it. */
+  weightDecay?: number;
+  schedule?: ScheduleKind;
+  warmupEpochs?: number;
+  /** Data augmentation of image batches; none when absent. */
+  augment?: AugmentOptions | null;
+  /** Seed for the batch order and augmentation of each epoch. */
   seed: number;
 }
 
@@ -20,6 +30,9 @@ export interface EpochRecord {
   /** Mean training loss and accuracy over the epoch's batches. */
   loss: number;
   accuracy: number;
+  /** Accuracy on the monitoring set (held out from training), when one is given. */
+  monitorAccuracy?: number;
+  learningRate: number;
   seconds: number;
 }
 
@@ -31,67 +44,139 @@ export interface TrainProgress {
   finished?: EpochRecord;
 }
 
+/** Everything needed to continue training where it stopped: saved after every epoch. */
+export interface TrainState {
+  /** Epochs finished. */
+  epoch: number;
+  params: ParamMap;
+  /** The optimizer's slots (momentum, Adam moments), by the optimizer's own names. */
+  optimizerState: { name: string; tensor: tf.Tensor }[];
+  history: EpochRecord[];
+}
+
+export interface TrainHooks {
+  onProgress?: (progress: TrainProgress) => void;
+  /** Called after each epoch with the state to save; the tensors are valid during the call only. */
+  onEpochEnd?: (state: TrainState) => void | Promise<void>;
+  /** Accuracy on this set is recorded each epoch (monitoring only: it selects nothing). */
+  monitor?: TensorSet;
+  /** Continue from a saved state instead of `initial`. */
+  resume?: TrainState;
+}
+
+/** PyTorch's BatchNorm momentum: running = 0.9 running + 0.1 batch. */
+const BATCH_NORM_MOMENTUM = 0.1;
+
 function makeOptimizer(options: TrainOptions): tf.Optimizer {
-  return options.optimizer === 'adam'
-    ? tf.train.adam(options.learningRate)
-    : tf.train.momentum(options.learningRate, options.momentum);
+  return options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.momentum(options.learningRate, options.momentum);
+}
+
+function setLearningRate(optimizer: tf.Optimizer, options: TrainOptions, rate: number): void {
+  if (options.optimizer === 'adam') {
+    // AdamOptimizer reads its (protected) learningRate field at every step.
+    (optimizer as unknown as { learningRate: number }).learningRate = rate;
+  } else {
+    (optimizer as tf.MomentumOptimizer).setLearningRate(rate);
+  }
 }
 
 /**
- * Trains a model from `initial` parameters (not consumed) by minibatch cross-entropy.
- * Returns new parameter tensors the caller owns. Loss values are read back once per epoch, so the
- * inner loop never waits for the device.
+ * Trains a model from `initial` parameters (not consumed) by minibatch cross-entropy, with optional
+ * weight decay, warm-up and decay of the learning rate, and augmentation. BatchNorm layers train on
+ * batch statistics and keep running statistics as PyTorch does. Returns new parameter tensors the
+ * caller owns. Loss values are read back once per epoch, so the inner loop never waits for the device.
  */
-export function trainModel(
+export async function trainModel(
   spec: ModelSpec,
   initial: ParamMap,
   data: TensorSet,
   options: TrainOptions,
-  onProgress?: (progress: TrainProgress) => void,
-): { params: ParamMap; history: EpochRecord[] } {
+  hooks: TrainHooks = {},
+): Promise<{ params: ParamMap; history: EpochRecord[] }> {
+  const start = hooks.resume?.params ?? initial;
+  const trainable = new Set(trainableParams(spec));
   const variables = Object.fromEntries(
-    Object.entries(initial).map(([name, value]) => [name, tf.variable(value, true, undefined)]),
+    Object.keys(spec.params).map((name) => [name, tf.variable(start[name]!, trainable.has(name))]),
   ) as Record<string, tf.Variable>;
+  const trainedVariables = Object.entries(variables).filter(([name]) => trainable.has(name)).map(([, v]) => v);
   const optimizer = makeOptimizer(options);
+  if (hooks.resume) {
+    // setWeights makes its own variables from these and keeps no reference to them.
+    const copies = hooks.resume.optimizerState.map(({ name, tensor }) => ({ name, tensor: tf.clone(tensor) }));
+    await optimizer.setWeights(copies);
+    tf.dispose(copies.map((c) => c.tensor));
+  }
   const stepsPerEpoch = Math.ceil(data.count / options.batchSize);
-  const history: EpochRecord[] = [];
+  const totalSteps = stepsPerEpoch * options.epochs;
+  const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
+  const schedule = { learningRate: options.learningRate, schedule: options.schedule ?? 'constant', warmupEpochs: options.warmupEpochs ?? 0 };
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    for (let epoch = (hooks.resume?.epoch ?? 0) + 1; epoch <= options.epochs; epoch++) {
       const started = performance.now();
       let lossSum = tf.scalar(0);
       let correct = tf.scalar(0);
       let step = 0;
+      let rate = options.learningRate;
       for (const batch of data.batches(options.batchSize, subSeed(options.seed, `epoch/${epoch}`))) {
+        rate = learningRateAt((epoch - 1) * stepsPerEpoch + step, totalSteps, stepsPerEpoch, schedule);
+        setLearningRate(optimizer, options, rate);
+        const x = options.augment ? augmentBatch(batch.x as tf.Tensor4D, options.augment, subSeed(options.seed, `augment/${epoch}/${step}`)) : batch.x;
         const count = batch.y.shape[0];
         let batchCorrect: tf.Scalar | undefined;
+        const batchStats: { layer: BatchNormLayer; mean: tf.Tensor; variance: tf.Tensor }[] = [];
         const [nextLoss, nextCorrect] = tf.tidy(() => {
-          const loss = optimizer.minimize(() => {
-            const logits = spec.forward(variables, batch.x);
-            // The forward pass runs in a tidy of its own: keep the count past it.
-            batchCorrect = tf.keep(countCorrect(logits, batch.y));
-            return crossEntropy(logits, batch.y);
-          }, true)!;
+          const loss = optimizer.minimize(
+            () => {
+              const logits = spec.forward(variables, x, {
+                training: true,
+                batchStats: (layer, mean, variance) => batchStats.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance) }),
+              });
+              // The forward pass runs in a tidy of its own: keep the count past it.
+              batchCorrect = tf.keep(countCorrect(logits, batch.y));
+              const dataLoss = crossEntropy(logits, batch.y);
+              if (!options.weightDecay) return dataLoss;
+              const squares = tf.addN(trainedVariables.map((v) => tf.sum(tf.square(v))));
+              return tf.add(dataLoss, tf.mul(squares, options.weightDecay / 2)) as tf.Scalar;
+            },
+            true,
+            trainedVariables,
+          )!;
+          for (const { layer, mean, variance } of batchStats) {
+            for (const [name, value] of [[layer.runningMean, mean], [layer.runningVar, variance]] as const) {
+              const running = variables[name]!;
+              running.assign(tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(value, BATCH_NORM_MOMENTUM)));
+            }
+          }
           return [tf.add(lossSum, tf.mul(loss, count)), tf.add(correct, batchCorrect!)];
         });
-        batchCorrect?.dispose();
+        tf.dispose([batchCorrect!, ...batchStats.flatMap((s) => [s.mean, s.variance])]);
         lossSum.dispose();
         correct.dispose();
         [lossSum, correct] = [nextLoss, nextCorrect];
+        if (x !== batch.x) x.dispose();
         tf.dispose([batch.x, batch.y]);
-        onProgress?.({ epoch, step: ++step, stepsPerEpoch });
+        hooks.onProgress?.({ epoch, step: ++step, stepsPerEpoch });
       }
       const record: EpochRecord = {
         epoch,
         loss: lossSum.dataSync()[0]! / data.count,
         accuracy: correct.dataSync()[0]! / data.count,
+        learningRate: rate,
         seconds: (performance.now() - started) / 1000,
       };
       tf.dispose([lossSum, correct]);
       if (!Number.isFinite(record.loss)) {
         throw new Error(`training diverged in epoch ${epoch} (loss ${record.loss}); lower the learning rate`);
       }
+      if (hooks.monitor) record.monitorAccuracy = evaluateModel(spec, variables, hooks.monitor).accuracy;
       history.push(record);
-      onProgress?.({ epoch, step, stepsPerEpoch, finished: record });
+      hooks.onProgress?.({ epoch, step, stepsPerEpoch, finished: record });
+      if (hooks.onEpochEnd) {
+        const optimizerState = await optimizer.getWeights();
+        await hooks.onEpochEnd({ epoch, params: variables, optimizerState, history });
+        // getWeights returns the slot variables themselves plus a fresh iteration-count scalar.
+        tf.dispose(optimizerState.map((s) => s.tensor).filter((t) => !(t instanceof tf.Variable)));
+      }
     }
     const params: ParamMap = {};
     for (const [name, variable] of Object.entries(variables)) params[name] = tf.clone(variable);

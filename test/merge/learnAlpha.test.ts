@@ -14,9 +14,9 @@ import { liveTensors, readParams, separableSet } from '../nn/helpers.js';
 const inputShape = [4, 5];
 const spec = mlpSpec({ hidden: [16, 12] }, inputShape, 3);
 
-function trained(seed: number, data: TensorSet): ParamMap {
+async function trained(seed: number, data: TensorSet): Promise<ParamMap> {
   const initial = initParams(spec, seed);
-  const { params } = trainModel(spec, initial, data, { epochs: 15, batchSize: 32, optimizer: 'adam', learningRate: 0.01, momentum: 0, seed });
+  const { params } = await trainModel(spec, initial, data, { epochs: 15, batchSize: 32, optimizer: 'adam', learningRate: 0.01, momentum: 0, seed });
   disposeParams(initial);
   return params;
 }
@@ -36,8 +36,8 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
   beforeAll(async () => {
     expect(await selectBackend(backend)).toBe(backend);
     const base = new TensorSet(separableSet(300, inputShape, 3, 1), inputShape);
-    paramsA = trained(1, base);
-    paramsB = trained(2, base);
+    paramsA = await trained(1, base);
+    paramsB = await trained(2, base);
     base.dispose();
     // the merge split: alpha trains on 100 examples (one full batch per step) and picks its step on 80
     train = new TensorSet(separableSet(100, inputShape, 3, 2), inputShape);

@@ -31,10 +31,10 @@ describe.each(['wasm', 'cpu'] as const)('trainModel on the %s backend', (backend
     disposeParams(initial);
   });
 
-  it('fits a small separable problem', () => {
+  it('fits a small separable problem', async () => {
     const untrained = evaluateModel(spec, initial, data);
     const progress: TrainProgress[] = [];
-    const { params, history } = trainModel(spec, initial, data, adam, (p) => progress.push(p));
+    const { params, history } = await trainModel(spec, initial, data, adam, { onProgress: (p) => progress.push(p) });
     const fitted = evaluateModel(spec, params, data);
     expect(untrained.accuracy).toBeLessThan(0.7);
     expect(fitted.accuracy).toBeGreaterThan(0.95);
@@ -58,34 +58,34 @@ describe.each(['wasm', 'cpu'] as const)('trainModel on the %s backend', (backend
     disposeParams(params);
   });
 
-  it('trains with SGD and momentum too', () => {
-    const { params, history } = trainModel(spec, initial, data, { ...adam, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9, epochs: 15 });
+  it('trains with SGD and momentum too', async () => {
+    const { params, history } = await trainModel(spec, initial, data, { ...adam, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9, epochs: 15 });
     expect(history[14]!.loss).toBeLessThan(history[0]!.loss);
     expect(evaluateModel(spec, params, data).accuracy).toBeGreaterThan(0.9);
     disposeParams(params);
   });
 
-  it('is reproducible bit for bit for a seed, and the seed matters', () => {
+  it('is reproducible bit for bit for a seed, and the seed matters', async () => {
     const options = { ...adam, epochs: 3 };
-    const first = trainModel(spec, initial, data, options);
-    const second = trainModel(spec, initial, data, options);
-    const other = trainModel(spec, initial, data, { ...options, seed: 8 });
+    const first = await trainModel(spec, initial, data, options);
+    const second = await trainModel(spec, initial, data, options);
+    const other = await trainModel(spec, initial, data, { ...options, seed: 8 });
     expect(readParams(second.params)).toEqual(readParams(first.params));
     expect(second.history.map((h) => [h.loss, h.accuracy])).toEqual(first.history.map((h) => [h.loss, h.accuracy]));
     // another batch order gives other weights
     expect(relativeError(readParams(other.params)['fc1.weight']!, readParams(first.params)['fc1.weight']!)).toBeGreaterThan(1e-4);
     // and a fresh init from the same seed is the same init
     const again = initParams(spec, 1);
-    const third = trainModel(spec, again, data, options);
+    const third = await trainModel(spec, again, data, options);
     expect(readParams(third.params)).toEqual(readParams(first.params));
     [first.params, second.params, other.params, again, third.params].forEach(disposeParams);
   });
 
-  it('leaves its initial parameters untouched and leaks no tensors or variables', () => {
+  it('leaves its initial parameters untouched and leaks no tensors or variables', async () => {
     const original = readParams(initial);
     const tensorsBefore = liveTensors();
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
-    const { params } = trainModel(spec, initial, data, { ...adam, epochs: 2 });
+    const { params } = await trainModel(spec, initial, data, { ...adam, epochs: 2 });
     expect(liveTensors()).toBe(tensorsBefore + Object.keys(initial).length);
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);
     expect(Object.keys(params)).toEqual(Object.keys(initial));
@@ -99,11 +99,11 @@ describe.each(['wasm', 'cpu'] as const)('trainModel on the %s backend', (backend
     expect(readParams(initial)).toEqual(original);
   });
 
-  it('reports divergence as an error, without leaking', () => {
+  it('reports divergence as an error, without leaking', async () => {
     const before = liveTensors();
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
     const huge = Object.fromEntries(Object.entries(initial).map(([name, t]) => [name, tf.mul(t, 1e30)]));
-    expect(() => trainModel(spec, huge, data, { ...adam, epochs: 1, optimizer: 'sgd', learningRate: 1e30 })).toThrow(/diverged in epoch 1/);
+    await expect(trainModel(spec, huge, data, { ...adam, epochs: 1, optimizer: 'sgd', learningRate: 1e30 })).rejects.toThrow(/diverged in epoch 1/);
     disposeParams(huge);
     expect(liveTensors()).toBe(before);
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);

@@ -65,9 +65,9 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   const [train, test] = [new TensorSet(splits.train, splits.inputShape), new TensorSet(splits.test, splits.inputShape)];
   const initial = initParams(spec, modelSeed);
   const bar = terminalObserver().bar('train', recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
-  const { params, history } = trainModel(spec, initial, train, { ...recipe.train, seed: modelSeed }, (p) =>
-    bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step),
-  );
+  const { params, history } = await trainModel(spec, initial, train, { ...recipe.train, seed: modelSeed }, {
+    onProgress: (p) => bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step),
+  });
   bar.stop();
   const info: CheckpointInfo = {
     kind: 'base',
