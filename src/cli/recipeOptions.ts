@@ -36,7 +36,7 @@ export const recipeOptions: readonly RecipeOption[] = [
   { flags: '--name <name>', description: 'run name (results in reports/<name>/)', path: ['name'] },
   { flags: '--seed <n>', description: 'seed of the data split; model i uses seed + i', path: ['seed'], parse: integer },
   { flags: '--backend <name>', description: `TensorFlow.js backend: ${backendNames.join(', ')}`, path: ['backend'] },
-  { flags: '--dataset <name>', description: 'dataset: mnist, fashion-mnist', path: ['data', 'dataset'] },
+  { flags: '--dataset <name>', description: 'dataset: mnist, fashion-mnist, cifar10, cifar100', path: ['data', 'dataset'] },
   { flags: '--hidden <widths>', description: 'MLP hidden widths, e.g. 512,512', path: ['model', 'config', 'hidden'], parse: integerList },
   { flags: '--models <n>', description: 'number of base models to train', path: ['train', 'models'], parse: integer },
   { flags: '--epochs <n>', description: 'base-model training epochs', path: ['train', 'epochs'], parse: integer },

@@ -57,11 +57,18 @@ export function cifarCacheFile(spec: CifarSpec): string {
   return `${spec.name}.safetensors`;
 }
 
+/** An archive found or downloaded. */
+interface ArchiveSource {
+  kind: 'archive';
+  path: string;
+  /** In the cache directory, so ours to delete when corrupt (a user's named file is left alone). */
+  ours: boolean;
+  /** Just downloaded, md5 already checked. */
+  verified: boolean;
+}
+
 /** Where the batch files are: a folder of them, or an archive holding that folder. */
-type Source =
-  | { kind: 'folder'; dir: string }
-  /** `ours`: in the cache directory, so ours to delete when corrupt; `verified`: just downloaded. */
-  | { kind: 'archive'; path: string; ours: boolean; verified: boolean };
+type Source = { kind: 'folder'; dir: string } | ArchiveSource;
 
 /**
  * Loads all images, train files first then test files, as NHWC `[32, 32, 3]` pixels in [0, 1] and
@@ -157,7 +164,7 @@ async function locateSource(spec: CifarSpec, options: CifarOptions, cacheDir: st
 
   const path = join(cacheDir, spec.archiveName);
   (options.onStatus ?? ((line) => process.stderr.write(`${line}\n`)))(
-    `downloading ${spec.title} (about 170 MB) from ${spec.url} to ${path}`,
+    `downloading ${spec.title} (about 160 MB) from ${spec.url} to ${path}`,
   );
   await downloadVerified({
     url: spec.url,
@@ -239,7 +246,7 @@ async function decodeSource(
  * Refuses an archive whose md5 is not the published one. One in the cache directory is deleted
  * (so the next run downloads a good copy); one the user named is theirs and left alone.
  */
-async function verifyArchive(spec: CifarSpec, source: Source & { kind: 'archive' }, md5: string, hint: string): Promise<void> {
+async function verifyArchive(spec: CifarSpec, source: ArchiveSource, md5: string, hint: string): Promise<void> {
   let actual: string;
   try {
     actual = await md5OfFile(source.path);

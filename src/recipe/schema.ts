@@ -16,7 +16,7 @@ export const recipeSchema = z.strictObject({
   backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
   data: z
     .strictObject({
-      dataset: z.string().default('mnist').describe('dataset key (mnist, fashion-mnist)'),
+      dataset: z.string().default('mnist').describe('dataset key (mnist, fashion-mnist, cifar10, cifar100)'),
       split: z
         .strictObject({
           train: z.number().int().positive().optional(),

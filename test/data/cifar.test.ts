@@ -227,7 +227,7 @@ describe('downloading into the cache directory', () => {
     const options = tiny(CIFAR100_SPEC, { fetch, md5: archive.md5, retryDelayMs: 0, onStatus: (line) => status.push(line) });
     expectFixturePool(await loadCifarPool(CIFAR100_SPEC, options), CIFAR100_SPEC);
     expect(fetch.calls).toBe(1);
-    expect(status).toEqual([`downloading CIFAR-100 (about 170 MB) from ${CIFAR100_SPEC.url} to ${join(cacheDir, 'cifar-100-binary.tar.gz')}`]);
+    expect(status).toEqual([`downloading CIFAR-100 (about 160 MB) from ${CIFAR100_SPEC.url} to ${join(cacheDir, 'cifar-100-binary.tar.gz')}`]);
     expect((await readdir(cacheDir)).sort()).toEqual(['cifar-100-binary.tar.gz', 'cifar100.safetensors']);
 
     expectFixturePool(await loadCifarPool(CIFAR100_SPEC, options), CIFAR100_SPEC);
