@@ -1,6 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmConv2DBackpropFilterConfig } from './wasmConv2DBackpropFilter.js';
+import { wasmConv2DBackpropInputConfig } from './wasmConv2DBackpropInput.js';
 
 let installed = false;
+
+/**
+ * Installs merge-train's own 'wasm' kernels (the tfjs 4.22 wasm backend lacks one that training needs
+ * and has slow ones): BatchMatMul without slow transposed operands, Conv2DBackpropFilter (missing:
+ * no conv net could be trained) and Conv2DBackpropInput (present but ~13x slower than Conv2D). Each
+ * is composed from fast wasm kernels. Only the 'wasm' registrations are touched; tfjs-node and cpu
+ * keep their kernels. Idempotent.
+ */
+export function installWasmFastPaths(): void {
+  if (installed) return;
+  installed = true;
+  installFastBatchMatMul();
+  replaceKernel(wasmConv2DBackpropFilterConfig());
+  replaceKernel(wasmConv2DBackpropInputConfig());
+}
+
+/** Registers `config`, in place of the backend's own kernel of that name if there is one. */
+function replaceKernel(config: tf.KernelConfig | undefined): void {
+  if (!config) return; // a kernel it is composed from is missing: keep what the backend has
+  if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
 
 /**
  * The WASM backend's BatchMatMul is >10x slower when an operand is transposed (measured: 128x784 by
@@ -9,12 +33,10 @@ let installed = false;
  * with the (fast) Transpose kernel and the product runs untransposed. Only the 'wasm' registration is
  * touched; other backends keep their kernels.
  */
-export function installWasmFastPaths(): void {
-  if (installed) return;
+function installFastBatchMatMul(): void {
   const original = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (!original || !transpose) return;
-  installed = true;
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     kernelName: 'BatchMatMul',

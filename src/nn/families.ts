@@ -31,6 +31,7 @@ const resnetConfig = z.strictObject({
   blocks: z.array(z.number().int().positive()).min(1).default([3, 3, 3]).describe('BasicBlocks per stage; [3,3,3] is ResNet20'),
   widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]).describe('channels per stage'),
   width: z.number().positive().default(1).describe('channel multiplier'),
+  batchNorm: z.boolean().default(true),
 });
 
 export const families = new Registry<FamilyEntry>('model family', [

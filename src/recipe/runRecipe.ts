@@ -16,6 +16,7 @@ import { diagonalFisher } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { families, parseFamilyConfig } from '../nn/families.js';
 import { disposeParams, initParams } from '../nn/init.js';
+import { foldBatchNorm } from '../nn/foldBatchNorm.js';
 import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { writeReport } from '../report/writeReport.js';
@@ -132,7 +133,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     splitSeed: recipe.seed,
     split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
   };
-  const spec = family.build(modelConfig, splits.inputShape, splits.numClasses);
+  let spec = family.build(modelConfig, splits.inputShape, splits.numClasses);
   const train = new TensorSet(splits.train, splits.inputShape);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const test = new TensorSet(splits.test, splits.inputShape);
@@ -140,6 +141,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const validationCount = Math.max(1, Math.round(splits.merge.count * recipe.merge.validationFraction));
   const [alphaTrainSet, alphaValidationSet] = splitOff(splits.merge, splits.merge.count - validationCount);
   const alphaData = { train: new TensorSet(alphaTrainSet, splits.inputShape), validation: new TensorSet(alphaValidationSet, splits.inputShape) };
+  const batchNormData = train.take(Math.min(train.count, recipe.merge.resetExamples));
   const owned: ParamMap[] = [];
   // Fisher information per parameter set: model A's is shared by every alignment of B.
   const fisherCache = new Map<ParamMap, ParamMap>();
@@ -152,11 +154,18 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     return fisher;
   };
   try {
-    const models: ParamMap[] = [];
+    let models: ParamMap[] = [];
     for (let i = 0; i < recipe.train.models; i++) {
       models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, merge, dataInfo, paths, observer)));
     }
     owned.push(...models);
+    if (recipe.align.batchNorm === 'fold' && hasBatchNorm(spec)) {
+      // From here on the models are BatchNorm-free networks computing the same inference function.
+      const folded = models.map((params) => foldBatchNorm(spec, params));
+      spec = folded[0]!.spec;
+      models = folded.map((f) => f.params);
+      owned.push(...models);
+    }
     const modelMetrics: ModelMetrics[] = models.map((params, i) => {
       const { accuracy, loss } = evaluateModel(spec, params, test);
       return { name: `model ${String.fromCharCode(65 + i)}`, testAccuracy: accuracy, testLoss: loss, seed: recipe.seed + i, checkpoint: paths.model(i) };
@@ -182,7 +191,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         ...dataInfo,
         details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
       });
-      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData: train, fisherOf }, dataInfo, paths, timings, observer);
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData, fisherOf }, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
       alphaCurves.push(...results.curves);
     }
@@ -206,7 +215,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   } finally {
     owned.forEach(disposeParams);
     fisherCache.forEach(disposeParams);
-    [train, merge, test, alphaData.train, alphaData.validation].forEach((set) => set.dispose());
+    [train, merge, test, alphaData.train, alphaData.validation, batchNormData].forEach((set) => set.dispose());
   }
 }
 

@@ -59,6 +59,10 @@ export const recipeSchema = z.strictObject({
     .strictObject({
       methods: z.array(alignMethod).min(1).default(['none', 'permutation', 'cca']),
       gamma: z.number().nonnegative().default(1e-3).describe('CCA ridge: S + gamma * I'),
+      batchNorm: z
+        .enum(['transform', 'fold'])
+        .default('transform')
+        .describe('BatchNorm under alignment: transform its vectors like a bias and recompute its statistics after merging, or fold it into the convolutions first'),
       batchSize: z.number().int().positive().default(500),
     })
     .prefault({}),
@@ -77,6 +81,12 @@ export const recipeSchema = z.strictObject({
         .default(0.2)
         .describe('part of the merge split held out to pick the best alpha step (early stopping)'),
       evalEvery: z.number().int().positive().default(10).describe('steps between validation checks'),
+      resetExamples: z
+        .number()
+        .int()
+        .positive()
+        .default(5000)
+        .describe('training examples on which a merged BatchNorm network\'s statistics are recomputed'),
     })
     .prefault({}),
 });

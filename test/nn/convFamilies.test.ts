@@ -4,6 +4,7 @@ import { permutationTransform, applyTransforms } from '../../src/align/transform
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { families } from '../../src/nn/families.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
+import { foldBatchNorm } from '../../src/nn/foldBatchNorm.js';
 import { featureSpaces, type ModelSpec, type ParamMap } from '../../src/nn/spec.js';
 import { derangement, maxAbsDiff, normalInputs, normalRng } from './helpers.js';
 
@@ -64,6 +65,22 @@ for (const backend of ['cpu', 'wasm'] as const) {
         x.dispose();
         [params, permuted].forEach(disposeParams);
       });
+
+      if (config.batchNorm !== false) {
+        it(`${family} ${JSON.stringify(config)}: folding BatchNorm into the convolutions keeps the inference function`, () => {
+          const spec = families.get(family).build(families.get(family).configSchema.parse(config), [12, 12, 3], 5);
+          const params = randomParams(spec, 5);
+          const folded = foldBatchNorm(spec, params);
+          expect(folded.spec.config.batchNorm).toBe(false);
+          expect(Object.keys(folded.params).some((n) => n.includes('running'))).toBe(false);
+          const x = tf.tensor4d(normalInputs(4 * 144 * 3, 1, 6), [4, 12, 12, 3]);
+          const reference = spec.forward(params, x);
+          const output = folded.spec.forward(folded.params, x);
+          expect(maxAbsDiff(output.dataSync(), reference.dataSync())).toBeLessThan(1e-4 * Math.max(1, Math.max(...reference.dataSync().map(Math.abs))));
+          tf.dispose([x, reference, output]);
+          [params, folded.params].forEach(disposeParams);
+        });
+      }
     }
   });
 }
