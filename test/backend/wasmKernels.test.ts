@@ -1,0 +1,212 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend/selectBackend.js';
+import { createRng } from '../../src/util/random.js';
+
+/**
+ * merge-train's own 'wasm' kernels (src/backend/wasmFastPaths.ts): Conv2DBackpropFilter (missing from
+ * tfjs-backend-wasm 4.22), Conv2DBackpropInput and BatchMatMul (replacing slow ones) must give what
+ * the 'cpu' backend gives, to float tolerance, without leaking, and leave the cpu kernels alone.
+ */
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Values = Record<string, Float32Array>;
+
+/** Standard-normal-ish values from a seed, identical on every backend. */
+function values(size: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from({ length: size }, () => rng() + rng() + rng() - 1.5);
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `compute` on 'cpu', then on 'wasm', and returns both results (read with dataSync). */
+async function onBothBackends(compute: () => Values): Promise<{ cpu: Values; wasm: Values }> {
+  expect(await tf.setBackend('cpu')).toBe(true);
+  const cpu = compute();
+  expect(await tf.setBackend('wasm')).toBe(true);
+  const wasm = compute();
+  return { cpu, wasm };
+}
+
+/** Every entry agrees within `tolerance` relative to the largest magnitude of the cpu result. */
+function expectClose(actual: Values, expected: Values, tolerance = 1e-4): void {
+  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+  for (const [name, want] of Object.entries(expected)) {
+    const got = actual[name]!;
+    expect(got.length, name).toBe(want.length);
+    let scale = 0;
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      scale = Math.max(scale, Math.abs(want[i]!));
+      worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+    }
+    expect(scale, `${name} is all zeros`).toBeGreaterThan(0);
+    expect(worst / scale, name).toBeLessThanOrEqual(tolerance);
+  }
+}
+
+/** Live tensors and live backend buffers (kernel intermediates are buffers, not tensors). */
+function live(): [number, number] {
+  return [tf.memory().numTensors, tf.backend().numDataIds()];
+}
+
+/** Gradients of sum(conv2d(x, w) * dy) with respect to x and w, read back; disposes everything it made. */
+function convGradients(xShape: number[], filterShape: number[], strides: number | [number, number], pad: Pad, seed: number): Values {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(sizeOf(xShape), seed), xShape as [number, number, number, number]);
+    const w = tf.tensor4d(values(sizeOf(filterShape), seed + 1), filterShape as [number, number, number, number]);
+    const outShape = tf.conv2d(x, w, strides, pad).shape;
+    const dy = tf.tensor4d(values(sizeOf(outShape), seed + 2), outShape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)))([x, w]);
+    return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+  });
+}
+
+const convCases: { name: string; x: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }[] = [
+  { name: '3x3 same stride 1', x: [2, 8, 8, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'same' },
+  { name: '3x3 same stride 2', x: [3, 8, 8, 4], filter: [3, 3, 4, 6], strides: 2, pad: 'same' },
+  { name: '3x3 same stride 2, odd size', x: [2, 9, 7, 4], filter: [3, 3, 4, 3], strides: 2, pad: 'same' },
+  { name: '1x1 stride 2 (ResNet shortcut)', x: [2, 8, 8, 4], filter: [1, 1, 4, 8], strides: 2, pad: 'same' },
+  { name: '1x1 stride 2, odd size, valid', x: [2, 7, 9, 3], filter: [1, 1, 3, 2], strides: 2, pad: 'valid' },
+  { name: '1x1 stride 1', x: [2, 5, 6, 3], filter: [1, 1, 3, 4], strides: 1, pad: 'valid' },
+  { name: '5x5 valid', x: [2, 11, 10, 3], filter: [5, 5, 3, 4], strides: 1, pad: 'valid' },
+  { name: '5x5 same, odd size', x: [2, 9, 11, 2], filter: [5, 5, 2, 3], strides: 1, pad: 'same' },
+  { name: '3x3 valid stride 2 with unused last row/column', x: [2, 10, 10, 3], filter: [3, 3, 3, 4], strides: 2, pad: 'valid' },
+  { name: 'batch 1, Cin > Cout', x: [1, 7, 7, 6], filter: [3, 3, 6, 2], strides: 1, pad: 'same' },
+  { name: 'batch 7, 3x3 same stride 2', x: [7, 5, 5, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same' },
+  { name: '2x2 same stride 2', x: [2, 9, 9, 3], filter: [2, 2, 3, 4], strides: 2, pad: 'same' },
+  { name: 'non-square filter and strides [2, 3]', x: [2, 10, 11, 3], filter: [4, 3, 3, 2], strides: [2, 3], pad: 'valid' },
+  { name: 'stride 3 same', x: [2, 12, 11, 3], filter: [3, 3, 3, 4], strides: 3, pad: 'same' },
+  { name: 'numeric pad 1', x: [1, 6, 6, 2], filter: [3, 3, 2, 3], strides: 1, pad: 1 },
+  { name: 'numeric pad larger than the filter', x: [2, 5, 5, 2], filter: [3, 3, 2, 2], strides: 1, pad: 4 },
+  { name: 'numeric pad 2, stride 2', x: [2, 6, 7, 2], filter: [3, 3, 2, 3], strides: 2, pad: 2 },
+  {
+    name: 'explicit asymmetric pad, stride 2',
+    x: [1, 7, 8, 2],
+    filter: [3, 3, 2, 2],
+    strides: 2,
+    pad: [[0, 0], [2, 0], [0, 3], [0, 0]],
+  },
+];
+
+describe("merge-train's wasm kernels", () => {
+  let cpuKernels: Record<string, tf.KernelFunc | undefined>;
+
+  beforeAll(async () => {
+    expect(await selectBackend('cpu')).toBe('cpu');
+    const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'];
+    cpuKernels = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'cpu')?.kernelFunc]));
+    expect(await selectBackend('wasm')).toBe('wasm'); // installs the wasm kernels
+  });
+
+  it('registers Conv2DBackpropFilter for wasm and leaves the cpu kernels untouched', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    for (const [name, func] of Object.entries(cpuKernels)) {
+      expect(func, name).toBeDefined();
+      expect(tf.getKernel(name, 'cpu')?.kernelFunc, name).toBe(func);
+    }
+  });
+
+  describe('conv2d gradients (filter and input) agree with cpu', () => {
+    convCases.forEach(({ name, x, filter, strides, pad }, i) => {
+      it(name, async () => {
+        const { cpu, wasm } = await onBothBackends(() => convGradients(x, filter, strides, pad, 100 * i));
+        expectClose(wasm, cpu);
+      });
+    });
+  });
+
+  it('computes conv gradients without leaking tensors or backend buffers', async () => {
+    await tf.setBackend('wasm');
+    const before = live();
+    for (const { x, filter, strides, pad } of convCases) convGradients(x, filter, strides, pad, 1);
+    const grads = tf.tidy(() => {
+      const x = tf.tensor4d(values(2 * 8 * 8 * 3, 5), [2, 8, 8, 3]);
+      const w = tf.variable(tf.tensor4d(values(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]));
+      const out = tf.variableGrads(() => tf.sum(tf.conv2d(x, w, 2, 'same')), [w]);
+      w.dispose();
+      return out;
+    });
+    tf.dispose([grads.value, ...Object.values(grads.grads)]);
+    expect(live()).toEqual(before);
+  });
+
+  it('gives the parameter gradients of a small conv net that cpu gives', async () => {
+    // conv 3x3 same -> relu -> maxPool 2 -> conv 3x3 stride 2 (+ 1x1 stride 2 shortcut) -> mean over H, W -> dense -> cross-entropy
+    const shapes: Record<string, number[]> = {
+      w1: [3, 3, 3, 8],
+      b1: [8],
+      w2: [3, 3, 8, 6],
+      shortcut: [1, 1, 8, 6],
+      wd: [6, 4],
+      bd: [4],
+    };
+    const compute = (): Values => {
+      const names = Object.keys(shapes);
+      const vars = Object.fromEntries(names.map((n, i) => [n, tf.variable(tf.mul(tf.tensor(values(sizeOf(shapes[n]!), 40 + i), shapes[n]), 0.5), true, `${n}_${tf.getBackend()}`)]));
+      const before = live();
+      const { value, grads } = tf.variableGrads(() => {
+        const x = tf.tensor4d(values(7 * 11 * 11 * 3, 7), [7, 11, 11, 3]);
+        const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2], 'int32'), 4);
+        let h = tf.relu(tf.add(tf.conv2d(x, vars.w1 as tf.Tensor4D, 1, 'same'), vars.b1!)) as tf.Tensor4D;
+        h = tf.maxPool(h, 2, 2, 'valid');
+        h = tf.relu(tf.add(tf.conv2d(h, vars.w2 as tf.Tensor4D, 2, 'same'), tf.conv2d(h, vars.shortcut as tf.Tensor4D, 2, 'same'))) as tf.Tensor4D;
+        const logits = tf.add(tf.matMul(tf.mean(h, [1, 2]) as tf.Tensor2D, vars.wd as tf.Tensor2D), vars.bd!);
+        return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), labels), 1))) as tf.Scalar;
+      });
+      const out: Values = { loss: value.dataSync() as Float32Array };
+      for (const n of names) out[n] = grads[`${n}_${tf.getBackend()}`]!.dataSync() as Float32Array;
+      tf.dispose([value, ...Object.values(grads)]);
+      expect(live()).toEqual(before);
+      tf.dispose(Object.values(vars));
+      return out;
+    };
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu);
+  });
+
+  it('computes matMul with transposed operands as cpu does', async () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[13, 7], [7, 5], false, false],
+      [[7, 13], [7, 5], true, false],
+      [[13, 7], [5, 7], false, true],
+      [[7, 13], [5, 7], true, true],
+      [[3, 6, 4], [3, 6, 5], true, false],
+      [[3, 4, 6], [3, 5, 6], false, true],
+      [[2, 6, 4], [2, 5, 6], true, true],
+    ];
+    const compute = (): Values =>
+      tf.tidy(() =>
+        Object.fromEntries(
+          cases.map(([aShape, bShape, transposeA, transposeB], i) => {
+            const a = tf.tensor(values(sizeOf(aShape), 10 + i), aShape);
+            const b = tf.tensor(values(sizeOf(bShape), 20 + i), bShape);
+            return [`${i}`, tf.matMul(a, b, transposeA, transposeB).dataSync() as Float32Array];
+          }),
+        ),
+      );
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu, 1e-5);
+    await tf.setBackend('wasm');
+    const before = live();
+    compute();
+    expect(live()).toEqual(before);
+  });
+
+  it('refuses NCHW with a clear error', async () => {
+    await tf.setBackend('wasm');
+    const before = live();
+    const x = tf.zeros([1, 2, 5, 5]);
+    const dy = tf.zeros([1, 3, 5, 5]);
+    const filter = tf.zeros([3, 3, 2, 3]);
+    expect(() =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] }),
+    ).toThrow(/supports only dataFormat 'NHWC'/);
+    expect(() =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [1, 2, 5, 5] }),
+    ).toThrow(/supports only dataFormat 'NHWC'/);
+    tf.dispose([x, dy, filter]);
+    expect(live()).toEqual(before);
+  });
+});
