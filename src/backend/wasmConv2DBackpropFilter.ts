@@ -1,14 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util } from '@tensorflow/tfjs-core';
+import { checkNhwcFloat32, conv2DGradientInfo, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
 import { wasmKernelCalls } from './wasmKernelCalls.js';
 
-type Conv2DBackpropFilterAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-};
+type Conv2DBackpropFilterAttrs = Conv2DGradientAttrs & { filterShape: [number, number, number, number] };
 
 /**
  * Conv2DBackpropFilter for the 'wasm' backend, which (tfjs 4.22) has none, so no conv net could be
@@ -33,27 +27,10 @@ export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig | undefined {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-      if (dataFormat !== 'NHWC') {
-        throw new Error(`Conv2DBackpropFilter on the wasm backend supports only dataFormat 'NHWC', got '${dataFormat}'`);
-      }
-      if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
-        throw new Error(`Conv2DBackpropFilter on the wasm backend needs float32 tensors, got ${x.dtype} and ${dy.dtype}`);
-      }
-      const info = backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filterShape,
-        strides,
-        1,
-        pad,
-        dimRoundingMode,
-        false,
-        'channelsLast',
-      );
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-      if (dy.shape.join() !== [batchSize, outHeight, outWidth, outChannels].join()) {
-        throw new Error(`Conv2DBackpropFilter: dy has shape [${dy.shape}], expected [${[batchSize, outHeight, outWidth, outChannels]}]`);
-      }
+      const convAttrs = attrs as unknown as Conv2DBackpropFilterAttrs;
+      checkNhwcFloat32('Conv2DBackpropFilter', convAttrs.dataFormat, [x, dy]);
+      const info = conv2DGradientInfo('Conv2DBackpropFilter', convAttrs, x.shape as [number, number, number, number], convAttrs.filterShape, dy);
+      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
       const { call, free } = kernels(backend);
       // Rows/columns of x the taps see: [-top, neededHeight - top); pad what lies outside x, crop what x has beyond.
       const top = info.padInfo.top;

@@ -1,14 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util } from '@tensorflow/tfjs-core';
+import { checkNhwcFloat32, conv2DGradientInfo, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
 import { wasmKernelCalls } from './wasmKernelCalls.js';
 
-type Conv2DBackpropInputAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-};
+type Conv2DBackpropInputAttrs = Conv2DGradientAttrs & { inputShape: [number, number, number, number] };
 
 /** How one phase r (positions u = h + top with u mod stride = r) of one spatial axis is computed. */
 interface AxisPhase {
@@ -52,27 +46,10 @@ export function wasmConv2DBackpropInputConfig(): tf.KernelConfig | undefined {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
-      if (dataFormat !== 'NHWC') {
-        throw new Error(`Conv2DBackpropInput on the wasm backend supports only dataFormat 'NHWC', got '${dataFormat}'`);
-      }
-      if (dy.dtype !== 'float32' || filter.dtype !== 'float32') {
-        throw new Error(`Conv2DBackpropInput on the wasm backend needs float32 tensors, got ${dy.dtype} and ${filter.dtype}`);
-      }
-      const info = backend_util.computeConv2DInfo(
-        inputShape,
-        filter.shape as [number, number, number, number],
-        strides,
-        1,
-        pad,
-        dimRoundingMode,
-        false,
-        'channelsLast',
-      );
+      const convAttrs = attrs as unknown as Conv2DBackpropInputAttrs;
+      checkNhwcFloat32('Conv2DBackpropInput', convAttrs.dataFormat, [dy, filter]);
+      const info = conv2DGradientInfo('Conv2DBackpropInput', convAttrs, convAttrs.inputShape, filter.shape as [number, number, number, number], dy);
       const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-      if (dy.shape.join() !== [batchSize, outHeight, outWidth, outChannels].join()) {
-        throw new Error(`Conv2DBackpropInput: dy has shape [${dy.shape}], expected [${[batchSize, outHeight, outWidth, outChannels]}]`);
-      }
       const { call, reshape, free } = kernels(backend);
       const rows = axisPlan(inHeight, outHeight, filterHeight, strideHeight, info.padInfo.top);
       const cols = axisPlan(inWidth, outWidth, filterWidth, strideWidth, info.padInfo.left);

@@ -9,7 +9,6 @@
 import type { Stats } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { InputError } from '../util/errors.js';
 import {
   allocateCifarBytes,
@@ -24,6 +23,7 @@ import {
 } from './cifarFormat.js';
 import type { Pool } from './dataset.js';
 import { downloadVerified, md5OfFile, type FetchLike } from './download.js';
+import { bytePoolToPool, readPoolCache, writePoolCache, type PoolCacheSpec } from './poolCache.js';
 import { readTarGzFiles } from './tarGz.js';
 
 /** Environment variable naming a directory that holds the CIFAR archives or extracted folders. */
@@ -82,35 +82,29 @@ export async function loadCifarPool(spec: CifarSpec, options: CifarOptions = {})
   const cacheDir = options.cacheDir ?? 'data';
   const counts = options.records ?? spec.records;
   const cachePath = join(cacheDir, cifarCacheFile(spec));
-  let bytes = await readCache(spec, cachePath, counts);
+  const cacheSpec = poolCacheSpec(spec, counts);
+  let bytes = await readCache(cachePath, cacheSpec, counts);
   if (!bytes) {
     const source = await locateSource(spec, options, cacheDir);
     bytes = await decodeSource(spec, source, counts, options.md5 ?? spec.md5, manualHint(spec, cacheDir));
-    const total = bytes.labels.length;
-    try {
-      await writeSafetensors(
-        cachePath,
-        {
-          x: { shape: [total, CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS], data: bytes.pixels },
-          y: { shape: [total], data: bytes.labels },
-        },
-        { format: cacheFormat(spec), records: recordsKey(counts), source: source.kind === 'folder' ? source.dir : source.path },
-      );
-    } catch (error) {
-      process.emitWarning(`could not write the ${spec.title} cache ${cachePath}: ${(error as Error).message}`);
-    }
+    await writePoolCache(cachePath, bytes, cacheSpec, spec.title, {
+      source: source.kind === 'folder' ? source.dir : source.path,
+    });
   }
-  return toPool(bytes);
+  return bytePoolToPool(bytes);
 }
 
-/** Bump the version when the cache layout changes so old caches are rebuilt rather than misread. */
-function cacheFormat(spec: CifarSpec): string {
-  return `merge-train/${spec.name}-pool/1`;
-}
-
-/** Records the train/test boundary, so a cache of other counts (a test fixture's) is not reused. */
-function recordsKey(counts: CifarRecordCounts): string {
-  return `train:${counts.train},test:${counts.test}`;
+/**
+ * What the cache must be: the layout version (bump it when the layout changes, so old caches are
+ * rebuilt rather than misread) and the train/test boundary, so a cache of other counts (a test
+ * fixture's) is not reused.
+ */
+function poolCacheSpec(spec: CifarSpec, counts: CifarRecordCounts): PoolCacheSpec {
+  return {
+    metadata: { format: `merge-train/${spec.name}-pool/1`, records: `train:${counts.train},test:${counts.test}` },
+    imageShape: [CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS],
+    numClasses: spec.classNames.length,
+  };
 }
 
 /** What to tell a user whose data is missing or bad: where to get it and where to put it. */
@@ -123,27 +117,9 @@ function manualHint(spec: CifarSpec, cacheDir: string): string {
  * (then it is rebuilt). The source is not consulted: the official data never changes, and the
  * archive may have been deleted to save space.
  */
-async function readCache(spec: CifarSpec, path: string, counts: CifarRecordCounts): Promise<CifarBytes | undefined> {
-  let contents;
-  try {
-    contents = await readSafetensors(path);
-  } catch (error) {
-    if (error instanceof InputError) return undefined; // missing or corrupt: rebuild
-    throw error;
-  }
-  const { tensors, metadata } = contents;
-  const x = tensors['x'];
-  const y = tensors['y'];
-  if (metadata['format'] !== cacheFormat(spec) || metadata['records'] !== recordsKey(counts) || !x || !y) return undefined;
-  const total = counts.train + counts.test;
-  const numClasses = spec.classNames.length;
-  const valid =
-    x.data instanceof Uint8Array &&
-    y.data instanceof Uint8Array &&
-    x.shape.join(',') === [total, CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS].join(',') &&
-    y.shape.join(',') === String(total) &&
-    y.data.every((label) => label < numClasses);
-  return valid ? { pixels: x.data as Uint8Array, labels: y.data as Uint8Array } : undefined;
+async function readCache(path: string, cacheSpec: PoolCacheSpec, counts: CifarRecordCounts): Promise<CifarBytes | undefined> {
+  const pool = await readPoolCache(path, cacheSpec);
+  return pool?.labels.length === counts.train + counts.test ? pool : undefined;
 }
 
 /** Finds the data in the named directory, else in the cache directory, else downloads it there. */
@@ -260,10 +236,4 @@ async function verifyArchive(spec: CifarSpec, source: ArchiveSource, md5: string
     throw new InputError(`${problem}; deleted it, so the next run downloads it afresh; or ${hint}`);
   }
   throw new InputError(`${problem}; ${hint}`);
-}
-
-function toPool({ pixels, labels }: CifarBytes): Pool {
-  const x = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / 255;
-  return { x, y: Int32Array.from(labels) };
 }

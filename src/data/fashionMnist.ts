@@ -6,10 +6,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { InputError } from '../util/errors.js';
 import type { Pool } from './dataset.js';
-import { readPackageJson, resolvePackageDir } from './packageFiles.js';
+import { concatClasses, readPackageJson, resolvePackageDir } from './packageFiles.js';
+import { bytePoolToPool, readPoolCache, writePoolCache, type BytePool, type PoolCacheSpec } from './poolCache.js';
 
 /** Class names in label order. */
 export const FASHION_MNIST_CLASSES = [
@@ -41,12 +41,6 @@ export interface FashionMnistOptions {
   packageDir?: string;
 }
 
-/** Pixels as stored (0..255) and labels, before scaling to [0, 1]. */
-interface BytePool {
-  pixels: Uint8Array;
-  labels: Uint8Array;
-}
-
 /**
  * Loads every image, class 0 first, with pixels scaled to [0, 1]. Uses the cache in
  * `options.cacheDir` when it matches the package files; otherwise parses the JSON and writes the
@@ -59,20 +53,18 @@ export async function loadFashionMnistPool(options: FashionMnistOptions = {}): P
   const files = FASHION_MNIST_CLASSES.map((_, label) => join(packageDir, 'src', 'clothes', `${label}.json`));
   const source = await fingerprint(files);
 
-  let pool = await readCache(cachePath, source);
+  // The cache is used while it matches the package files; otherwise it is stale and rebuilt.
+  const cacheSpec: PoolCacheSpec = {
+    metadata: { format: CACHE_FORMAT, source },
+    imageShape: [PIXELS],
+    numClasses: FASHION_MNIST_CLASSES.length,
+  };
+  let pool = await readPoolCache(cachePath, cacheSpec);
   if (!pool) {
     pool = await parsePackage(files);
-    try {
-      await writeSafetensors(
-        cachePath,
-        { x: { shape: [pool.labels.length, PIXELS], data: pool.pixels }, y: { shape: [pool.labels.length], data: pool.labels } },
-        { format: CACHE_FORMAT, source },
-      );
-    } catch (error) {
-      process.emitWarning(`could not write the Fashion-MNIST cache ${cachePath}: ${(error as Error).message}`);
-    }
+    await writePoolCache(cachePath, pool, cacheSpec, 'Fashion-MNIST');
   }
-  return toPool(pool);
+  return bytePoolToPool(pool);
 }
 
 /**
@@ -92,45 +84,10 @@ async function fingerprint(files: string[]): Promise<string> {
   return `sizes:${sizes.join(',')}`;
 }
 
-/** The cached pool, or undefined when there is none or it is stale or damaged (then it is rebuilt). */
-async function readCache(path: string, source: string): Promise<BytePool | undefined> {
-  let contents;
-  try {
-    contents = await readSafetensors(path);
-  } catch (error) {
-    if (error instanceof InputError) return undefined; // missing or corrupt: rebuild
-    throw error;
-  }
-  const { tensors, metadata } = contents;
-  const x = tensors['x'];
-  const y = tensors['y'];
-  if (metadata['format'] !== CACHE_FORMAT || metadata['source'] !== source || !x || !y) return undefined;
-  const count = y.shape[0] ?? -1;
-  const valid =
-    x.data instanceof Uint8Array &&
-    y.data instanceof Uint8Array &&
-    y.shape.length === 1 &&
-    x.shape.length === 2 &&
-    x.shape[0] === count &&
-    x.shape[1] === PIXELS &&
-    y.data.every((label) => label < FASHION_MNIST_CLASSES.length);
-  return valid ? { pixels: x.data as Uint8Array, labels: y.data as Uint8Array } : undefined;
-}
-
 async function parsePackage(files: string[]): Promise<BytePool> {
   const perClass: Uint8Array[] = [];
   for (const file of files) perClass.push(parseClothesFile(await readPackageJson(file), file));
-  const total = perClass.reduce((sum, pixels) => sum + pixels.length / PIXELS, 0);
-  const pixels = new Uint8Array(total * PIXELS);
-  const labels = new Uint8Array(total);
-  let row = 0;
-  perClass.forEach((classPixels, label) => {
-    const count = classPixels.length / PIXELS;
-    pixels.set(classPixels, row * PIXELS);
-    labels.fill(label, row, row + count);
-    row += count;
-  });
-  return { pixels, labels };
+  return concatClasses(perClass, PIXELS, Uint8Array, Uint8Array);
 }
 
 /** One class file's images as packed bytes. Empty rows are skipped: v1.1.0 has two in 0.json. */
@@ -155,10 +112,4 @@ function parseClothesFile(json: unknown, path: string): Uint8Array {
     count++;
   });
   return pixels.subarray(0, count * PIXELS);
-}
-
-function toPool({ pixels, labels }: BytePool): Pool {
-  const x = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / 255;
-  return { x, y: Int32Array.from(labels) };
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import type { Pool } from './dataset.js';
-import { readPackageJson, resolvePackageDir } from './packageFiles.js';
+import { concatClasses, readPackageJson, resolvePackageDir } from './packageFiles.js';
 
 /** Pixels per image (28 x 28). */
 export const MNIST_PIXELS = 784;
@@ -22,17 +22,8 @@ export async function loadMnistPool(packageDir = resolvePackageDir('mnist')): Pr
     const path = join(packageDir, 'src', 'digits', `${digit}.json`);
     perClass.push(parseDigitFile(await readPackageJson(path), path));
   }
-  const total = perClass.reduce((sum, pixels) => sum + pixels.length / MNIST_PIXELS, 0);
-  const x = new Float32Array(total * MNIST_PIXELS);
-  const y = new Int32Array(total);
-  let row = 0;
-  perClass.forEach((pixels, digit) => {
-    const count = pixels.length / MNIST_PIXELS;
-    x.set(pixels, row * MNIST_PIXELS);
-    y.fill(digit, row, row + count);
-    row += count;
-  });
-  return { x, y };
+  const { pixels, labels } = concatClasses(perClass, MNIST_PIXELS, Float32Array, Int32Array);
+  return { x: pixels, y: labels };
 }
 
 function parseDigitFile(json: unknown, path: string): Float32Array {

