@@ -50,8 +50,10 @@ export interface AlphaGrid {
 export function matrixShape(shape: readonly number[]): [rows: number, cols: number] {
   if (shape.length === 0) return [1, 1];
   if (shape.length === 1) return [1, shape[0] ?? 1];
-  const rest = shape.slice(1).reduce((a, b) => a * b, 1);
-  return [shape[0] ?? 1, rest];
+  // Weights keep their output axis last ([in, out] dense, [kh, kw, in, out] convolution): the
+  // columns are output units and the rows every input position.
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return [rows, shape[shape.length - 1] ?? 1];
 }
 
 /**
@@ -224,8 +226,8 @@ export function alphaGrid(name: string, mask: AlphaMask, maxCells = 400): AlphaG
 /**
  * Heat map of a parameter tensor's alpha with a colour bar from 0 (model B) to 1 (model A).
  *
- * Rows are shape[0] and columns the rest (weights are stored [in, out], so rows are input units and columns
- * output units); a 1-D tensor is drawn as a single row. Tensors larger than `maxCells` (default 400) along a side
+ * Columns are the last axis and rows all the others (dense weights are stored [in, out] and convolution
+ * kernels [kh, kw, in, out], so columns are output units and rows input units, or kernel taps x input channels); a 1-D tensor is drawn as a single row. Tensors larger than `maxCells` (default 400) along a side
  * are averaged down in blocks. The SVG version embeds the heat map as a raster image inside vector axes.
  */
 export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapOptions = {}): AlphaMapFigure {
@@ -260,7 +262,7 @@ export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapO
           max: rows - 0.5,
           // Row 0 at the top, as in the stored matrix.
           reverse: true,
-          title: axisTitle(options.yTitle ?? (vector ? '' : 'input unit')),
+          title: axisTitle(options.yTitle ?? (vector ? '' : mask.shape.length > 2 ? 'kernel tap × input channel' : 'input unit')),
           grid: { display: false },
           afterBuildTicks: (scale) => {
             scale.ticks = unitTicks(rows).map((value) => ({ value }));

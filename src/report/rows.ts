@@ -17,6 +17,8 @@ export interface ResultRow {
   /** Test accuracy as a fraction in [0, 1], as stored in metrics.json. */
   testAccuracy: number;
   testLoss: number;
+  /** For merged BatchNorm networks: test accuracy before the BatchNorm statistics were recomputed. */
+  accuracyBeforeReset?: number;
 }
 
 /** Name shown for the logit ensemble. */
@@ -72,6 +74,7 @@ export function resultRows(metrics: RunMetrics): ResultRow[] {
     init: m.init,
     testAccuracy: m.testAccuracy,
     testLoss: m.testLoss,
+    accuracyBeforeReset: m.withoutBatchNormReset?.testAccuracy,
   }));
   return [...models, ensemble, ...merges];
 }

@@ -8,24 +8,39 @@ import { resultRows, toPercent, type ResultRow } from './rows.js';
 /** Placeholder for a column that does not apply to a row. */
 const NOT_APPLICABLE = '—';
 
-const RESULT_HEADER = ['model / merge', 'align', 'alpha', 'init', 'test acc (%)', 'test loss'] as const;
+const RESULT_HEADER = ['model / merge', 'align', 'alpha', 'init', 'test acc (%)', 'test loss'];
 /** Numeric columns are right-aligned so that decimal points line up. */
-const RESULT_RIGHT_ALIGNED = [false, false, false, false, true, true] as const;
+const RESULT_RIGHT_ALIGNED = [false, false, false, false, true, true];
+/** The extra column of runs whose merged networks had their BatchNorm statistics recomputed. */
+const BEFORE_RESET_HEADER = 'before BN reset (%)';
 
 function formatNumber(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : String(value);
 }
 
-/** The cells of one results row, in {@link RESULT_HEADER} order. */
-function resultCells(row: ResultRow): string[] {
+/** The cells of one results row, in {@link RESULT_HEADER} order, plus the before-reset column if asked. */
+function resultCells(row: ResultRow, withReset: boolean): string[] {
   const merge = row.kind === 'merge';
-  return [
+  const cells = [
     row.label,
     merge ? (row.align ?? NOT_APPLICABLE) : NOT_APPLICABLE,
     merge ? (row.alpha ?? NOT_APPLICABLE) : NOT_APPLICABLE,
     merge ? (row.init ?? NOT_APPLICABLE) : NOT_APPLICABLE,
     formatNumber(toPercent(row.testAccuracy), 2),
     formatNumber(row.testLoss, 4),
+  ];
+  if (withReset) cells.push(row.accuracyBeforeReset === undefined ? NOT_APPLICABLE : formatNumber(toPercent(row.accuracyBeforeReset), 2));
+  return cells;
+}
+
+/** Header, cells and alignment of the results table; the before-reset column only where it applies. */
+function resultTable(metrics: RunMetrics): [string[], string[][], boolean[]] {
+  const rows = resultRows(metrics);
+  const withReset = rows.some((row) => row.accuracyBeforeReset !== undefined);
+  return [
+    withReset ? [...RESULT_HEADER, BEFORE_RESET_HEADER] : RESULT_HEADER,
+    rows.map((row) => resultCells(row, withReset)),
+    withReset ? [...RESULT_RIGHT_ALIGNED, true] : RESULT_RIGHT_ALIGNED,
   ];
 }
 
@@ -55,7 +70,7 @@ export function summaryMarkdown(metrics: RunMetrics): string {
     metrics.backend !== undefined ? `backend \`${metrics.backend}\`` : undefined,
   ].filter((s): s is string => s !== undefined);
   if (context.length > 0) parts.push(`${context.join(', ')}.`, '');
-  parts.push(markdownTable(RESULT_HEADER, resultRows(metrics).map(resultCells), RESULT_RIGHT_ALIGNED), '');
+  parts.push(markdownTable(...resultTable(metrics)), '');
   const timings = timingRows(metrics);
   if (timings.length > 0) {
     parts.push('### Timings', '', markdownTable(['stage', 'seconds'], timings, [false, true]), '');
@@ -77,5 +92,5 @@ function alignedTable(header: readonly string[], rows: string[][], rightAligned:
 
 /** The results rows of {@link summaryMarkdown} as a plain-text table with aligned columns, for the terminal. */
 export function summaryTable(metrics: RunMetrics): string {
-  return alignedTable(RESULT_HEADER, resultRows(metrics).map(resultCells), RESULT_RIGHT_ALIGNED);
+  return alignedTable(...resultTable(metrics));
 }

