@@ -1,4 +1,6 @@
-import type { TensorSet } from '../data/batches.js';
+import { TensorSet } from '../data/batches.js';
+import type { LabelledSet } from '../data/dataset.js';
+import { splitOff } from '../data/split.js';
 import type { AlphaInit, AlphaKind } from '../eval/metrics.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { alphaInits, type AlphaInitContext } from './alphaInits.js';
@@ -31,4 +33,14 @@ export function alphaMasksFor(alpha: AlphaKind, context: AlphaMaskContext): { ma
   } finally {
     Object.values(start).forEach((t) => t.dispose());
   }
+}
+
+/**
+ * The merge split as learned alpha uses it: the first part to train the masks on, the last
+ * `validationFraction` (at least one example) to pick the best step. The caller disposes both.
+ */
+export function alphaTrainingSets(merge: LabelledSet, inputShape: number[], validationFraction: number): { train: TensorSet; validation: TensorSet } {
+  const validationCount = Math.max(1, Math.round(merge.count * validationFraction));
+  const [train, validation] = splitOff(merge, merge.count - validationCount);
+  return { train: new TensorSet(train, inputShape), validation: new TensorSet(validation, inputShape) };
 }

@@ -100,3 +100,25 @@ export function fisherAlpha(fisherA: ParamMap, fisherB: ParamMap, epsilon = 1e-1
     ),
   );
 }
+
+/**
+ * Fisher information per parameter set, computed once and reused: model A's serves every alignment
+ * of B. `dispose` frees everything computed.
+ */
+export function fisherCache(
+  data: TensorSet,
+  mode: FisherMode,
+): { fisherOf: (spec: ModelSpec, params: ParamMap) => ParamMap; dispose: () => void } {
+  const cache = new Map<ParamMap, ParamMap>();
+  return {
+    fisherOf: (spec, params) => {
+      let fisher = cache.get(params);
+      if (!fisher) {
+        fisher = diagonalFisher(spec, params, data, mode);
+        cache.set(params, fisher);
+      }
+      return fisher;
+    },
+    dispose: () => cache.forEach((fisher) => tf.dispose(Object.values(fisher))),
+  };
+}

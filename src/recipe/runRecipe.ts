@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { aligners } from '../align/aligners.js';
@@ -6,13 +5,13 @@ import { collectSpaceMoments } from '../align/moments.js';
 import { applyTransforms } from '../align/transform.js';
 import { selectBackend } from '../backend/selectBackend.js';
 import { TensorSet } from '../data/batches.js';
-import { loadSplits, splitOff } from '../data/split.js';
+import { loadSplits } from '../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
-import type { AlignMethod, AlphaCurve, AlphaKind, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
+import type { AlignMethod, AlphaCurve, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../io/checkpoint.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
-import { alphaMasksFor } from '../merge/alphaMasks.js';
-import { diagonalFisher } from '../merge/fisher.js';
+import { alphaMasksFor, alphaTrainingSets } from '../merge/alphaMasks.js';
+import { fisherCache } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { families, parseFamilyConfig } from '../nn/families.js';
 import { disposeParams, initParams } from '../nn/init.js';
@@ -138,21 +137,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const test = new TensorSet(splits.test, splits.inputShape);
   // Learned alpha trains on part of the merge split and picks its best step on the rest.
-  const validationCount = Math.max(1, Math.round(splits.merge.count * recipe.merge.validationFraction));
-  const [alphaTrainSet, alphaValidationSet] = splitOff(splits.merge, splits.merge.count - validationCount);
-  const alphaData = { train: new TensorSet(alphaTrainSet, splits.inputShape), validation: new TensorSet(alphaValidationSet, splits.inputShape) };
+  const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, recipe.merge.validationFraction);
   const batchNormData = train.take(Math.min(train.count, recipe.merge.resetExamples));
   const owned: ParamMap[] = [];
-  // Fisher information per parameter set: model A's is shared by every alignment of B.
-  const fisherCache = new Map<ParamMap, ParamMap>();
-  const fisherOf = (params: ParamMap): ParamMap => {
-    let fisher = fisherCache.get(params);
-    if (!fisher) {
-      fisher = diagonalFisher(spec, params, merge, recipe.merge.fisher);
-      fisherCache.set(params, fisher);
-    }
-    return fisher;
-  };
+  const fisher = fisherCache(merge, recipe.merge.fisher);
   try {
     let models: ParamMap[] = [];
     for (let i = 0; i < recipe.train.models; i++) {
@@ -191,7 +179,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         ...dataInfo,
         details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
       });
-      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData, fisherOf }, dataInfo, paths, timings, observer);
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData, fisherOf: (params) => fisher.fisherOf(spec, params) }, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
       alphaCurves.push(...results.curves);
     }
@@ -214,7 +202,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     return { metrics, dir: paths.dir };
   } finally {
     owned.forEach(disposeParams);
-    fisherCache.forEach(disposeParams);
+    fisher.dispose();
     [train, merge, test, alphaData.train, alphaData.validation, batchNormData].forEach((set) => set.dispose());
   }
 }

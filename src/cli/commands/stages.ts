@@ -5,16 +5,15 @@ import { applyTransforms } from '../../align/transform.js';
 import { selectBackend, type BackendName } from '../../backend/selectBackend.js';
 import { TensorSet } from '../../data/batches.js';
 import type { DatasetSplits } from '../../data/dataset.js';
-import { loadSplits, splitOff } from '../../data/split.js';
+import { loadSplits } from '../../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../../eval/evaluate.js';
 import type { AlignMethod, AlphaInit, AlphaKind } from '../../eval/metrics.js';
 import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from '../../io/checkpoint.js';
-import { alphaMasksFor } from '../../merge/alphaMasks.js';
-import { diagonalFisher, type FisherMode } from '../../merge/fisher.js';
+import { alphaMasksFor, alphaTrainingSets } from '../../merge/alphaMasks.js';
+import { fisherCache, type FisherMode } from '../../merge/fisher.js';
 import { mergeParams } from '../../merge/mergeParams.js';
 import { families } from '../../nn/families.js';
 import { disposeParams, initParams } from '../../nn/init.js';
-import type { ParamMap } from '../../nn/spec.js';
 import { parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
@@ -116,18 +115,16 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
   const splits = await splitsOf(a.info, options.cacheDir);
   const defaults = parseRecipe({ name: 'merge' }, 'defaults').merge;
   const merge = new TensorSet(splits.merge, splits.inputShape);
-  const validationCount = Math.max(1, Math.round(splits.merge.count * defaults.validationFraction));
-  const [alphaTrain, alphaValidation] = splitOff(splits.merge, splits.merge.count - validationCount).map((s) => new TensorSet(s, splits.inputShape));
-  const fisherCache = new Map<ParamMap, ParamMap>();
+  const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, defaults.validationFraction);
+  const fisher = fisherCache(merge, options.fisher);
   const bar = terminalObserver().bar('learn alpha', options.steps);
   const { masks } = alphaMasksFor(options.alpha, {
     spec: a.spec,
     paramsA: a.params,
     paramsB: b.params,
-    fisherOf: (params) => fisherCache.get(params) ?? fisherCache.set(params, diagonalFisher(a.spec, params, merge, options.fisher)).get(params)!,
+    fisherOf: (params) => fisher.fisherOf(a.spec, params),
     init: options.init,
-    train: alphaTrain!,
-    validation: alphaValidation!,
+    ...alphaData,
     learn: { ...defaults, steps: options.steps, learningRate: options.alphaLr, seed: options.seed },
     onProgress: (p) => bar.update(p.step),
   });
@@ -137,8 +134,9 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
   await saveCheckpoint(options.out, a.spec, merged, { kind: 'merged', ...dataInfoOf(a.info), details });
   if (options.masksOut) await saveCheckpoint(options.masksOut, a.spec, masks, { kind: 'alpha', ...dataInfoOf(a.info), details });
   console.log(`${options.out}: merged with ${options.alpha} alpha`);
-  [a.params, b.params, masks, merged, ...fisherCache.values()].forEach(disposeParams);
-  [merge, alphaTrain!, alphaValidation!].forEach((s) => s.dispose());
+  [a.params, b.params, masks, merged].forEach(disposeParams);
+  fisher.dispose();
+  [merge, alphaData.train, alphaData.validation].forEach((s) => s.dispose());
 }
 
 async function evalCommand(paths: string[], options: { backend: BackendName; cacheDir: string }): Promise<void> {
