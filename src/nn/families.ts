@@ -15,7 +15,7 @@ export interface FamilyEntry extends RegistryEntry {
 }
 
 const mlpConfig = z.strictObject({
-  hidden: z.array(z.number().int().positive()).min(1).describe('hidden layer widths'),
+  hidden: z.array(z.number().int().positive()).min(1).default([512, 512]).describe('hidden layer widths'),
 });
 
 const vggConfig = z.strictObject({

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormParams, convParams, denseParams, type ParamEntries } from './builders.js';
 import { batchNorm, batchNormNames, channelsAsSamples, conv2d, dense, globalAveragePool } from './layers.js';
 import type { ModelSpec } from './spec.js';
+import { InputError } from '../util/errors.js';
 
 /** A layer list: a number is a 3x3 convolution with that many channels, 'M' a 2x2 max-pool. */
 export type VggLayout = (number | 'M')[];
@@ -24,6 +25,13 @@ export interface VggConfig {
  */
 export function vggSpec(config: VggConfig, inputShape: number[], numClasses: number): ModelSpec {
   const layout = config.layout === 'vgg11' ? VGG11_LAYOUT : config.layout;
+  const pools = layout.filter((item) => item === 'M').length;
+  const smallestSide = Math.min(inputShape[0] ?? 0, inputShape[1] ?? 0);
+  if (smallestSide >> pools === 0) {
+    throw new InputError(
+      `a VGG layout with ${pools} max-pools needs inputs of at least ${2 ** pools}x${2 ** pools}, got ${inputShape.slice(0, 2).join('x')}; use fewer "M" entries`,
+    );
+  }
   const params: ParamEntries = {};
   const convs: { index: number; channels: number }[] = [];
   let channels = inputShape[inputShape.length - 1]!;

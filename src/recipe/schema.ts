@@ -31,7 +31,7 @@ export const recipeSchema = z.strictObject({
   model: z
     .strictObject({
       family: z.string().default('mlp'),
-      config: z.record(z.string(), z.unknown()).default({ hidden: [512, 512] }),
+      config: z.record(z.string(), z.unknown()).default({}).describe('the family\'s settings; each has defaults'),
     })
     .prefault({}),
   train: z

@@ -60,6 +60,15 @@ describe('merge-train refuses bad input with one line and exit code 2', () => {
     expectRefusal(await runCli(['--epoch', '3']), /unknown option '--epoch'/);
   });
 
+  it('a model setting the family does not have', async () => {
+    expectRefusal(await runCli(['train', '--family', 'resnet', '--hidden', '5', '--out', join(dir, 'r.safetensors')]), /resnet config: Unrecognized key: "hidden"/);
+  });
+
+  it('a VGG with more max-pools than the images allow', async () => {
+    const result = await runCli(['train', '--family', 'vgg', '--dataset', 'mnist', '--out', join(dir, 'v.safetensors')]);
+    expectRefusal(result, /5 max-pools needs inputs of at least 32x32, got 28x28/);
+  });
+
   it('a checkpoint that is not safetensors', async () => {
     const path = recipe('model.safetensors', 'this is not a safetensors file at all');
     expectRefusal(await runCli(['eval', path]), /model\.safetensors is not a valid safetensors file/);

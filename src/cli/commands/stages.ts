@@ -12,7 +12,7 @@ import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type Checkpoint
 import { alphaMasksFor, alphaTrainingSets } from '../../merge/alphaMasks.js';
 import { fisherCache, type FisherMode } from '../../merge/fisher.js';
 import { mergeParams } from '../../merge/mergeParams.js';
-import { families } from '../../nn/families.js';
+import { families, parseFamilyConfig } from '../../nn/families.js';
 import { disposeParams, initParams } from '../../nn/init.js';
 import { parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
@@ -60,7 +60,8 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   const modelSeed = (options.modelSeed as number | undefined) ?? recipe.seed;
   await selectBackend(recipe.backend);
   const splits = await loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir });
-  const spec = families.get(recipe.model.family).build(recipe.model.config, splits.inputShape, splits.numClasses);
+  const family = families.get(recipe.model.family);
+  const spec = family.build(parseFamilyConfig(family, recipe.model.config, 'model config'), splits.inputShape, splits.numClasses);
   const [train, test] = [new TensorSet(splits.train, splits.inputShape), new TensorSet(splits.test, splits.inputShape)];
   const initial = initParams(spec, modelSeed);
   const bar = terminalObserver().bar('train', recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
