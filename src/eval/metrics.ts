@@ -60,4 +60,8 @@ export interface RunMetrics {
   backend?: string;
   recipe?: string;
   versions?: Record<string, string>;
+  /** Examples in each data split. */
+  split?: { train: number; merge: number; test: number };
+  /** Per alignment method, per feature space: the aligner's diagnostics (canonical correlations...). */
+  alignment?: Record<string, unknown>;
 }

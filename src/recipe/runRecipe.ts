@@ -110,13 +110,14 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const observer = options.observer ?? silentObserver;
   const paths = runPaths(options.outDir ?? join('reports', recipe.name));
   const timings: Record<string, number> = {};
+  const source = options.recipePath ?? recipe.name;
   // Refusals that need no data come before any work.
   const family = families.get(recipe.model.family);
-  const modelConfig = parseFamilyConfig(family, recipe.model.config, `${options.recipePath ?? recipe.name}: model.config`);
+  const modelConfig = parseFamilyConfig(family, recipe.model.config, `${source}: model.config`);
   const needsFisher = recipe.merge.alphas.includes('fisher') || (recipe.merge.alphas.includes('learned') && recipe.merge.init === 'fisher');
   if (needsFisher && !family.supportsFisher) {
     throw new InputError(
-      `${options.recipePath ?? recipe.name}: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; use merge.alphas uniform/learned with merge.init uniform`,
+      `${source}: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; use merge.alphas uniform/learned with merge.init uniform`,
     );
   }
   const backend = await selectBackend(recipe.backend);
@@ -179,7 +180,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         ...dataInfo,
         details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
       });
-      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, { ...alphaData, test, batchNormData, fisherOf: (params) => fisher.fisherOf(spec, params) }, dataInfo, paths, timings, observer);
+      const mergeData = { ...alphaData, test, batchNormData, fisherOf: (params: ParamMap) => fisher.fisherOf(spec, params) };
+      const results = await mergeVariants(recipe, spec, method, paramsA, aligned, mergeData, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
       alphaCurves.push(...results.curves);
     }
@@ -192,10 +194,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       timings,
       alphaCurves,
       backend,
-      recipe: options.recipePath ?? recipe.name,
+      recipe: source,
       versions: versions(backend),
+      split: dataInfo.split,
+      alignment: diagnostics,
     };
-    Object.assign(metrics, { split: dataInfo.split, alignment: diagnostics });
     await writeJsonAtomic(paths.metrics, metrics);
     await timed(timings, 'report', () => writeReport(paths.dir));
     await writeJsonAtomic(paths.metrics, metrics); // now with the report's own timing
