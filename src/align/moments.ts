@@ -5,6 +5,10 @@ import { featureSpaces, type ModelSpec, type ParamMap } from '../nn/spec.js';
 /** First and second moments of one feature space's activations in models A and B, over the same inputs. */
 export interface SpaceMoments {
   space: string;
+  /**
+   * Samples the moments average over: examples x spatial positions for convolutional spaces, and
+   * x probes for a space probed more than once (a residual stream).
+   */
   count: number;
   size: number;
   meanA: Float64Array;
@@ -16,6 +20,8 @@ export interface SpaceMoments {
 }
 
 interface Accumulator {
+  /** Activation rows summed so far (not examples: a conv space gives one row per position). */
+  rows: number;
   shiftA: tf.Tensor2D;
   shiftB: tf.Tensor2D;
   sumA: tf.Tensor;
@@ -63,6 +69,7 @@ export function collectSpaceMoments(
           if (!acc) {
             const n = rawA.shape[1];
             acc = {
+              rows: 0,
               shiftA: tf.keep(tf.mean(rawA, 0, true)),
               shiftB: tf.keep(tf.mean(rawB, 0, true)),
               sumA: tf.keep(tf.zeros([n])),
@@ -73,6 +80,7 @@ export function collectSpaceMoments(
             };
             accumulators.set(name, acc);
           }
+          acc.rows += rawA.shape[0];
           const a = tf.sub(rawA, acc.shiftA);
           const b = tf.sub(rawB, acc.shiftB);
           const next = {
@@ -93,14 +101,15 @@ export function collectSpaceMoments(
     return spaces.map(({ name, size }) => {
       const acc = accumulators.get(name);
       if (!acc) throw new Error('no data to collect moments from');
-      return finishMoments(name, size, data.count, acc);
+      return finishMoments(name, size, acc);
     });
   } finally {
     for (const acc of accumulators.values()) tf.dispose(Object.values(acc));
   }
 }
 
-function finishMoments(space: string, size: number, count: number, acc: Accumulator): SpaceMoments {
+function finishMoments(space: string, size: number, acc: Accumulator): SpaceMoments {
+  const count = acc.rows;
   const read = (t: tf.Tensor) => Float64Array.from(t.dataSync());
   const shiftA = read(acc.shiftA);
   const shiftB = read(acc.shiftB);
