@@ -19,17 +19,17 @@ export interface SpaceMoments {
   covAB: Float64Array;
 }
 
+/** Running sums of one space, kept in float64 on the host. */
 interface Accumulator {
   /** Activation rows summed so far (not examples: a conv space gives one row per position). */
   rows: number;
+  /** The first batch's means, subtracted before summing. */
   shiftA: tf.Tensor2D;
   shiftB: tf.Tensor2D;
-  sumA: tf.Tensor;
-  sumB: tf.Tensor;
-  sumAA: tf.Tensor;
-  sumBB: tf.Tensor;
-  sumAB: tf.Tensor;
+  sums: Record<SumName, Float64Array>;
 }
+
+type SumName = 'sumA' | 'sumB' | 'sumAA' | 'sumBB' | 'sumAB';
 
 /**
  * Each space's activations on one batch. A space probed more than once (a residual stream, read
@@ -44,8 +44,9 @@ function activationsByProbe(spec: ModelSpec, params: ParamMap, x: tf.Tensor): Ma
 /**
  * Streams both models over `data` and accumulates, per feature space, the sums needed for means and
  * (cross-)covariances. Memory is independent of the number of examples: only [size, size] sums are
- * kept. Sums are taken of activations minus the first batch's mean, which keeps float32 accumulation
- * accurate when means are large against spreads.
+ * kept. Sums are taken of activations minus the first batch's mean (accurate when means are large
+ * against spreads); each batch's sums are computed on the backend and added up in float64 on the
+ * host, since a convolutional space sums millions of rows.
  */
 export function collectSpaceMoments(
   spec: ModelSpec,
@@ -72,27 +73,30 @@ export function collectSpaceMoments(
               rows: 0,
               shiftA: tf.keep(tf.mean(rawA, 0, true)),
               shiftB: tf.keep(tf.mean(rawB, 0, true)),
-              sumA: tf.keep(tf.zeros([n])),
-              sumB: tf.keep(tf.zeros([n])),
-              sumAA: tf.keep(tf.zeros([n, n])),
-              sumBB: tf.keep(tf.zeros([n, n])),
-              sumAB: tf.keep(tf.zeros([n, n])),
+              sums: {
+                sumA: new Float64Array(n),
+                sumB: new Float64Array(n),
+                sumAA: new Float64Array(n * n),
+                sumBB: new Float64Array(n * n),
+                sumAB: new Float64Array(n * n),
+              },
             };
             accumulators.set(name, acc);
           }
           acc.rows += rawA.shape[0];
           const a = tf.sub(rawA, acc.shiftA);
           const b = tf.sub(rawB, acc.shiftB);
-          const next = {
-            sumA: tf.add(acc.sumA, tf.sum(a, 0)),
-            sumB: tf.add(acc.sumB, tf.sum(b, 0)),
-            sumAA: tf.add(acc.sumAA, tf.matMul(a, a, true, false)), // [n, batch] x [batch, n]
-            sumBB: tf.add(acc.sumBB, tf.matMul(b, b, true, false)),
-            sumAB: tf.add(acc.sumAB, tf.matMul(a, b, true, false)),
+          const batchSums: Record<SumName, tf.Tensor> = {
+            sumA: tf.sum(a, 0),
+            sumB: tf.sum(b, 0),
+            sumAA: tf.matMul(a, a, true, false), // [n, batch] x [batch, n]
+            sumBB: tf.matMul(b, b, true, false),
+            sumAB: tf.matMul(a, b, true, false),
           };
-          for (const key of Object.keys(next) as (keyof typeof next)[]) {
-            acc[key].dispose();
-            acc[key] = tf.keep(next[key]);
+          for (const key of Object.keys(batchSums) as SumName[]) {
+            const values = batchSums[key].dataSync();
+            const total = acc.sums[key];
+            for (let i = 0; i < total.length; i++) total[i] = total[i]! + values[i]!;
           }
         }
       });
@@ -104,7 +108,7 @@ export function collectSpaceMoments(
       return finishMoments(name, size, acc);
     });
   } finally {
-    for (const acc of accumulators.values()) tf.dispose(Object.values(acc));
+    for (const acc of accumulators.values()) tf.dispose([acc.shiftA, acc.shiftB]);
   }
 }
 
@@ -113,8 +117,8 @@ function finishMoments(space: string, size: number, acc: Accumulator): SpaceMome
   const read = (t: tf.Tensor) => Float64Array.from(t.dataSync());
   const shiftA = read(acc.shiftA);
   const shiftB = read(acc.shiftB);
-  const centeredMeanA = read(acc.sumA).map((s) => s / count);
-  const centeredMeanB = read(acc.sumB).map((s) => s / count);
+  const centeredMeanA = acc.sums.sumA.map((s) => s / count);
+  const centeredMeanB = acc.sums.sumB.map((s) => s / count);
   const covariance = (sum: Float64Array, meanRows: Float64Array, meanCols: Float64Array) =>
     sum.map((s, k) => (s - count * meanRows[Math.floor(k / size)]! * meanCols[k % size]!) / (count - 1));
   return {
@@ -123,8 +127,8 @@ function finishMoments(space: string, size: number, acc: Accumulator): SpaceMome
     size,
     meanA: centeredMeanA.map((m, i) => m + shiftA[i]!),
     meanB: centeredMeanB.map((m, i) => m + shiftB[i]!),
-    covAA: covariance(read(acc.sumAA), centeredMeanA, centeredMeanA),
-    covBB: covariance(read(acc.sumBB), centeredMeanB, centeredMeanB),
-    covAB: covariance(read(acc.sumAB), centeredMeanA, centeredMeanB),
+    covAA: covariance(acc.sums.sumAA, centeredMeanA, centeredMeanA),
+    covBB: covariance(acc.sums.sumBB, centeredMeanB, centeredMeanB),
+    covAB: covariance(acc.sums.sumAB, centeredMeanA, centeredMeanB),
   };
 }
