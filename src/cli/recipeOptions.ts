@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { backendNames } from '../backend/selectBackend.js';
 import { withOverrides } from '../recipe/loadRecipe.js';
+import { integer, integerList, list, number } from './argumentParsers.js';
 
 /** One command-line flag that overrides one recipe field. */
 interface RecipeOption {
@@ -9,26 +10,6 @@ interface RecipeOption {
   /** Where the value goes in the recipe. */
   path: readonly string[];
   parse?: (value: string) => unknown;
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-}
-
-function number(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-}
-
-function list(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
-}
-
-function integerList(value: string): number[] {
-  return list(value).map(integer);
 }
 
 /** The recipe fields a user can override from the command line, and their flags. */

@@ -1,7 +1,7 @@
 /** The datasets merge-train can train and merge on, by name. */
 import { Registry, type RegistryEntry } from '../util/registry.js';
 import { loadCifarPool } from './cifar.js';
-import { CIFAR10_SPEC, CIFAR100_SPEC } from './cifarFormat.js';
+import { CIFAR10_SPEC, CIFAR100_SPEC, type CifarSpec } from './cifarFormat.js';
 import type { Pool, SplitSizes } from './dataset.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPool } from './fashionMnist.js';
 import { loadMnistPool } from './mnist.js';
@@ -18,6 +18,21 @@ export interface DatasetEntry extends RegistryEntry {
   readonly defaultSplit: SplitSizes;
   /** Loads all examples in the source's order, pixels in [0, 1]; `cacheDir` may hold a decoded copy. */
   loadPool(cacheDir: string): Promise<Pool>;
+}
+
+/** A CIFAR entry: the two differ only in their archive layout and classes. */
+function cifarEntry(name: string, spec: CifarSpec, summary: string): DatasetEntry {
+  return {
+    name,
+    description: `${summary}; downloaded, or read from $MERGE_TRAIN_CIFAR_DIR`,
+    reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
+    inputShape: [32, 32, 3],
+    numClasses: spec.classNames.length,
+    classNames: [...spec.classNames],
+    total: spec.records.train + spec.records.test,
+    defaultSplit: { train: 45_000, merge: 5_000, test: 10_000 },
+    loadPool: (cacheDir) => loadCifarPool(spec, { cacheDir }),
+  };
 }
 
 /** The registered datasets: `mnist`, `fashion-mnist`, `cifar10` and `cifar100`. */
@@ -44,26 +59,6 @@ export const datasets = new Registry<DatasetEntry>('dataset', [
     defaultSplit: { train: 50_000, merge: 10_000, test: 10_000 },
     loadPool: (cacheDir) => loadFashionMnistPool({ cacheDir }),
   },
-  {
-    name: 'cifar10',
-    description: '60,000 CIFAR-10 colour images (32x32 RGB, 10 classes); downloaded, or read from $MERGE_TRAIN_CIFAR_DIR',
-    reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
-    inputShape: [32, 32, 3],
-    numClasses: CIFAR10_SPEC.classNames.length,
-    classNames: [...CIFAR10_SPEC.classNames],
-    total: CIFAR10_SPEC.records.train + CIFAR10_SPEC.records.test,
-    defaultSplit: { train: 45_000, merge: 5_000, test: 10_000 },
-    loadPool: (cacheDir) => loadCifarPool(CIFAR10_SPEC, { cacheDir }),
-  },
-  {
-    name: 'cifar100',
-    description: '60,000 CIFAR-100 colour images (32x32 RGB, 100 fine classes); downloaded, or read from $MERGE_TRAIN_CIFAR_DIR',
-    reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
-    inputShape: [32, 32, 3],
-    numClasses: CIFAR100_SPEC.classNames.length,
-    classNames: [...CIFAR100_SPEC.classNames],
-    total: CIFAR100_SPEC.records.train + CIFAR100_SPEC.records.test,
-    defaultSplit: { train: 45_000, merge: 5_000, test: 10_000 },
-    loadPool: (cacheDir) => loadCifarPool(CIFAR100_SPEC, { cacheDir }),
-  },
+  cifarEntry('cifar10', CIFAR10_SPEC, '60,000 CIFAR-10 colour images (32x32 RGB, 10 classes)'),
+  cifarEntry('cifar100', CIFAR100_SPEC, '60,000 CIFAR-100 colour images (32x32 RGB, 100 fine classes)'),
 ]);

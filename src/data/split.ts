@@ -118,3 +118,8 @@ export function splitOff(set: LabelledSet, count: number): [LabelledSet, Labelle
     { x: set.x.subarray(count * width), y: set.y.subarray(count), count: set.count - count },
   ];
 }
+
+/** How many examples each split of `splits` holds. */
+export function splitSizesOf(splits: DatasetSplits): SplitSizes {
+  return { train: splits.train.count, merge: splits.merge.count, test: splits.test.count };
+}

@@ -5,7 +5,7 @@ import { collectSpaceMoments } from '../align/moments.js';
 import { applyTransforms } from '../align/transform.js';
 import { selectBackend } from '../backend/selectBackend.js';
 import { TensorSet } from '../data/batches.js';
-import { loadSplits } from '../data/split.js';
+import { loadSplits, splitSizesOf } from '../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
 import type { AlignMethod, AlphaCurve, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../io/checkpoint.js';
@@ -131,7 +131,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const dataInfo: DataInfo = {
     dataset: splits.name,
     splitSeed: recipe.seed,
-    split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
+    split: splitSizesOf(splits),
   };
   let spec = family.build(modelConfig, splits.inputShape, splits.numClasses);
   const train = new TensorSet(splits.train, splits.inputShape);

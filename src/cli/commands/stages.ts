@@ -1,11 +1,11 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { aligners } from '../../align/aligners.js';
 import { collectSpaceMoments } from '../../align/moments.js';
 import { applyTransforms } from '../../align/transform.js';
 import { selectBackend, type BackendName } from '../../backend/selectBackend.js';
 import { TensorSet } from '../../data/batches.js';
 import type { DatasetSplits } from '../../data/dataset.js';
-import { loadSplits } from '../../data/split.js';
+import { loadSplits, splitSizesOf } from '../../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../../eval/evaluate.js';
 import type { AlignMethod, AlphaInit, AlphaKind } from '../../eval/metrics.js';
 import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from '../../io/checkpoint.js';
@@ -18,6 +18,7 @@ import { parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
 import { InputError } from '../../util/errors.js';
+import { choice, nonNegativeInteger, number, positive } from '../argumentParsers.js';
 import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions, recipeOverrides } from '../recipeOptions.js';
 
@@ -27,14 +28,10 @@ import { addRecipeOptions, recipeOverrides } from '../recipeOptions.js';
  * use the same merge and test examples as the run that made it.
  */
 
-const percent = (accuracy: number) => `${(100 * accuracy).toFixed(2)}%`;
+/** The recipe defaults: the stages use the same numbers as `merge-train run`. */
+const defaults = parseRecipe({ name: 'defaults' }, 'defaults');
 
-function choice<T extends string>(allowed: readonly T[]) {
-  return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value}"`);
-    return value as T;
-  };
-}
+const percent = (accuracy: number) => `${(100 * accuracy).toFixed(2)}%`;
 
 /** The data splits a checkpoint was made with. */
 function splitsOf(info: CheckpointInfo, cacheDir: string): Promise<DatasetSplits> {
@@ -73,7 +70,7 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
     kind: 'base',
     dataset: splits.name,
     splitSeed: recipe.seed,
-    split: { train: splits.train.count, merge: splits.merge.count, test: splits.test.count },
+    split: splitSizesOf(splits),
     seed: modelSeed,
     details: { history },
   };
@@ -114,9 +111,8 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
   await selectBackend(options.backend);
   const [a, b] = await loadPair(pathA, pathB);
   const splits = await splitsOf(a.info, options.cacheDir);
-  const defaults = parseRecipe({ name: 'merge' }, 'defaults').merge;
   const merge = new TensorSet(splits.merge, splits.inputShape);
-  const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, defaults.validationFraction);
+  const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, defaults.merge.validationFraction);
   const fisher = fisherCache(merge, options.fisher);
   const bar = terminalObserver().bar('learn alpha', options.steps);
   const { masks } = alphaMasksFor(options.alpha, {
@@ -126,7 +122,7 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
     fisherOf: (params) => fisher.fisherOf(a.spec, params),
     init: options.init,
     ...alphaData,
-    learn: { ...defaults, steps: options.steps, learningRate: options.alphaLr, seed: options.seed },
+    learn: { ...defaults.merge, steps: options.steps, learningRate: options.alphaLr, seed: options.seed },
     onProgress: (p) => bar.update(p.step),
   });
   bar.stop();
@@ -166,24 +162,12 @@ async function evalCommand(paths: string[], options: { backend: BackendName; cac
 const backendOption = ['--backend <name>', 'TensorFlow.js backend: auto, tensorflow-gpu, tensorflow, wasm, cpu', 'auto'] as const;
 const cacheOption = ['--cache-dir <dir>', 'dataset cache directory', 'data'] as const;
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
-
 export function registerStages(program: Command): void {
   const train = program
     .command('train')
     .description('train one base model and save it as .safetensors (split by --seed, initialised by --model-seed)')
     .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
-    .option('--model-seed <n>', 'seed of the initialisation and batch order (default: --seed)', integer);
+    .option('--model-seed <n>', 'seed of the initialisation and batch order (default: --seed)', nonNegativeInteger);
   addRecipeOptions(train).action((options: Record<string, unknown>) => trainCommand(options));
 
   program
@@ -193,7 +177,7 @@ export function registerStages(program: Command): void {
     .argument('<b>', 'model B (.safetensors), the one transformed')
     .requiredOption('--out <file>', 'aligned B\' to write')
     .option('--method <method>', 'none, permutation or cca', choice(['none', 'permutation', 'cca'] as const), 'cca')
-    .option('--gamma <g>', 'CCA ridge: S + gamma * I', Number, 1e-3)
+    .option('--gamma <g>', 'CCA ridge: S + gamma * I', number, defaults.align.gamma)
     .option(...backendOption)
     .option(...cacheOption)
     .action(alignCommand);
@@ -205,11 +189,11 @@ export function registerStages(program: Command): void {
     .argument('<b>', 'model B\', aligned to A (.safetensors)')
     .requiredOption('--out <file>', 'merged model to write')
     .option('--alpha <kind>', 'uniform, fisher or learned', choice(['uniform', 'fisher', 'learned'] as const), 'learned')
-    .option('--init <init>', 'initial alpha of learned masks: uniform or fisher', choice(['uniform', 'fisher'] as const), 'uniform')
-    .option('--fisher <mode>', 'expected or empirical Fisher information', choice(['expected', 'empirical'] as const), 'expected')
-    .option('--steps <n>', 'learned-alpha optimisation steps', positive, 300)
-    .option('--alpha-lr <rate>', 'learned-alpha Adam step size', positive, 0.01)
-    .option('--seed <n>', 'seed of the alpha batches', integer, 0)
+    .option('--init <init>', 'initial alpha of learned masks: uniform or fisher', choice(['uniform', 'fisher'] as const), defaults.merge.init)
+    .option('--fisher <mode>', 'expected or empirical Fisher information', choice(['expected', 'empirical'] as const), defaults.merge.fisher)
+    .option('--steps <n>', 'learned-alpha optimisation steps', positive, defaults.merge.steps)
+    .option('--alpha-lr <rate>', 'learned-alpha Adam step size', positive, defaults.merge.learningRate)
+    .option('--seed <n>', 'seed of the alpha batches', nonNegativeInteger, defaults.seed)
     .option('--masks-out <file>', 'also write the alpha masks (.safetensors)')
     .option(...backendOption)
     .option(...cacheOption)
