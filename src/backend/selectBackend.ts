@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // Gradient functions ship only in the union package's bundle; importing it registers them for every backend.
 import '@tensorflow/tfjs';
 import { InputError } from '../util/errors.js';
+import { parallelism } from '../util/parallelism.js';
 import { installWasmFastPaths } from './wasmFastPaths.js';
+import { initWasmWithThreads } from './wasmThreads.js';
 
 /** Backends merge-train can run on, best first for `auto`. */
 export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -16,7 +18,21 @@ const backendPackages: Record<Exclude<BackendName, 'auto'>, { pkg: string; tfNam
   cpu: { pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
 };
 
-async function tryBackend(name: Exclude<BackendName, 'auto'>): Promise<boolean> {
+export interface BackendOptions {
+  /**
+   * Compute threads of the wasm backend (the tensorflow backends manage their own). Default: the
+   * MERGE_TRAIN_THREADS environment variable, else one per core. Fixed when the backend first
+   * initialises in a process.
+   */
+  threads?: number;
+}
+
+/** The wasm thread count: the option, else MERGE_TRAIN_THREADS, else one per core. */
+export function wasmThreadCount(options: BackendOptions = {}): number {
+  return parallelism('threads', options.threads, 'MERGE_TRAIN_THREADS');
+}
+
+async function tryBackend(name: Exclude<BackendName, 'auto'>, options: BackendOptions): Promise<boolean> {
   const { pkg, tfName } = backendPackages[name];
   try {
     await import(pkg);
@@ -24,9 +40,14 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>): Promise<boolean> 
     return false; // not installed (tfjs-node*) or failed to load its native library
   }
   try {
-    if (!(await tf.setBackend(tfName))) return false;
+    if (tfName === 'wasm' && !tf.engine().registry.wasm) {
+      await initWasmWithThreads(wasmThreadCount(options));
+    } else if (!(await tf.setBackend(tfName))) {
+      return false;
+    }
     await tf.ready();
-  } catch {
+  } catch (error) {
+    if (error instanceof InputError) throw error;
     return false;
   }
   if (tfName === 'wasm') installWasmFastPaths();
@@ -36,13 +57,14 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>): Promise<boolean> 
 /**
  * Selects the TensorFlow.js backend. `auto` prefers tfjs-node-gpu, then tfjs-node (when the user has
  * installed them), then the embedded WASM backend, then the pure-JS cpu backend.
+ * The wasm backend computes on `options.threads` threads (see {@link wasmThreadCount}).
  * Returns the name tfjs reports (`tensorflow`, `wasm` or `cpu`).
  */
-export async function selectBackend(requested: BackendName = 'auto'): Promise<string> {
+export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
   const candidates: Exclude<BackendName, 'auto'>[] =
     requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   for (const name of candidates) {
-    if (await tryBackend(name)) return tf.getBackend();
+    if (await tryBackend(name, options)) return tf.getBackend();
   }
   throw new InputError(
     requested === 'auto'

@@ -1,12 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Mean softmax cross-entropy of logits [batch, classes] against integer labels [batch]. */
+/**
+ * Mean softmax cross-entropy of logits [batch, classes] against integer labels [batch].
+ * Written without broadcasting a [batch, 1] column against [batch, classes] (as tf.logSoftmax and
+ * its gradient do): the wasm backend runs such broadcasts in a slow generic loop (measured: ~3 ms of
+ * a 26 ms MLP step for 128 x 10 values). The row maxima are spread across the columns by a tiny
+ * matMul instead, and the gradient is the closed form (softmax - onehot) / batch.
+ */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy((): tf.Scalar => {
-    const logProbs = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(labels, logits.shape[1])), 1);
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
-  });
+  // customGrad's type lists the inputs and the save function as one union; this function takes one input.
+  const withGradient = (input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [batch, classes] = input.shape as [number, number];
+    const rowMax = tf.reshape(tf.max(input, 1), [batch, 1]);
+    const shifted = tf.sub(input, tf.matMul(rowMax, tf.ones([1, classes])));
+    const logSumExp = tf.log(tf.sum(tf.exp(shifted), 1));
+    const oneHot = tf.cast(tf.oneHot(labels, classes), 'float32');
+    const picked = tf.sum(tf.mul(shifted, oneHot), 1);
+    // Saved tensors outlive this function until the backward pass has used them.
+    save([input, oneHot]);
+    return {
+      value: tf.mean(tf.sub(logSumExp, picked)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, [savedInput, savedOneHot]: tf.Tensor[]) => tf.mul(tf.sub(tf.softmax(savedInput!), savedOneHot!), tf.div(dy, batch)),
+    };
+  };
+  const loss = tf.customGrad(withGradient as unknown as Parameters<typeof tf.customGrad>[0]);
+  return loss(logits) as tf.Scalar;
 }
 
 /** Number of rows whose arg-max equals the label, as a scalar tensor (no host round trip). */

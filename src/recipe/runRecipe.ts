@@ -1,34 +1,29 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { aligners } from '../align/aligners.js';
 import { collectSpaceMoments } from '../align/moments.js';
 import { applyTransforms } from '../align/transform.js';
-import { selectBackend } from '../backend/selectBackend.js';
+import { selectBackend, wasmThreadCount } from '../backend/selectBackend.js';
 import { TensorSet } from '../data/batches.js';
-import { loadSplits, splitSizesOf } from '../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
 import type { AlignMethod, AlphaCurve, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../io/checkpoint.js';
+import { saveCheckpoint } from '../io/checkpoint.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { alphaMasksFor, alphaTrainingSets } from '../merge/alphaMasks.js';
 import { fisherCache } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { families, parseFamilyConfig } from '../nn/families.js';
-import { disposeParams, initParams } from '../nn/init.js';
+import { disposeParams } from '../nn/init.js';
 import { foldBatchNorm } from '../nn/foldBatchNorm.js';
 import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { writeReport } from '../report/writeReport.js';
-import { trainModel } from '../train/trainModel.js';
-import { disposeTrainState, loadTrainState, removeTrainState, saveTrainState } from '../train/trainState.js';
 import { silentObserver, type RunObserver } from './observer.js';
-import { configHash, runPaths, type RunPaths } from './runDirectory.js';
+import { baseModels, loadRunData, type DataInfo } from './baseModels.js';
+import { runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
 import { InputError } from '../util/errors.js';
-
-/** The data fields every checkpoint of a run records. */
-type DataInfo = Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'>;
+import { parallelism } from '../util/parallelism.js';
 
 export interface RunOptions {
   /** The run directory; default reports/<recipe name>. */
@@ -36,6 +31,10 @@ export interface RunOptions {
   observer?: RunObserver;
   /** Where the recipe came from, recorded in metrics.json. */
   recipePath?: string;
+  /** Base models trained at once, in worker processes; default MERGE_TRAIN_JOBS, else one per core. */
+  jobs?: number;
+  /** wasm compute threads for the run; default MERGE_TRAIN_THREADS, else one per core. */
+  threads?: number;
 }
 
 export interface RunResult {
@@ -54,55 +53,6 @@ async function timed<T>(timings: Record<string, number>, stage: string, work: ()
 }
 
 /**
- * Trains base model `index`, or reuses its checkpoint when one made from the same settings exists
- * (that is how sweeps share base models and reruns skip training).
- */
-async function baseModel(
-  recipe: Recipe,
-  spec: ModelSpec,
-  index: number,
-  train: TensorSet,
-  /** Held out from training; its accuracy is logged each epoch. */
-  monitor: TensorSet,
-  dataInfo: DataInfo,
-  paths: RunPaths,
-  observer: RunObserver,
-): Promise<ParamMap> {
-  const seed = recipe.seed + index;
-  const hash = configHash({ data: recipe.data, model: recipe.model, train: recipe.train, seed, splitSeed: recipe.seed });
-  const path = paths.model(index);
-  if (existsSync(path)) {
-    const cached = await loadCheckpoint(path);
-    if (cached.info.configHash === hash) {
-      observer.log(`model ${index}: reusing ${path}`);
-      return cached.params;
-    }
-    disposeParams(cached.params);
-  }
-  const initial = initParams(spec, seed);
-  const statePath = paths.trainState(index);
-  const resume = await loadTrainState(statePath, hash);
-  if (resume) observer.log(`model ${index}: resuming after epoch ${resume.epoch} from ${statePath}`);
-  const bar = observer.bar(`train model ${index}`, recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
-  const { params, history } = await trainModel(spec, initial, train, { ...recipe.train, seed }, {
-    resume,
-    monitor,
-    onProgress: (p) => {
-      const detail = p.finished ? `epoch ${p.epoch}: loss ${p.finished.loss.toFixed(3)}, held-out ${(100 * (p.finished.monitorAccuracy ?? 0)).toFixed(1)}%` : undefined;
-      bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step, detail);
-    },
-    onEpochEnd: (state) => saveTrainState(statePath, state, hash),
-  });
-  bar.stop();
-  disposeParams(initial);
-  if (resume) disposeTrainState(resume);
-  const info: CheckpointInfo = { kind: 'base', ...dataInfo, seed, configHash: hash, details: { history } };
-  await saveCheckpoint(path, spec, params, info);
-  await removeTrainState(statePath);
-  return params;
-}
-
-/**
  * Runs a recipe end to end: data, base models, alignment statistics, alignment, merges, evaluation on
  * the held-out test split, and the report. Files land in the run directory; metrics are returned.
  */
@@ -113,27 +63,22 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const source = options.recipePath ?? recipe.name;
   // Refusals that need no data come before any work.
   const family = families.get(recipe.model.family);
-  const modelConfig = parseFamilyConfig(family, recipe.model.config, `${source}: model.config`);
+  parseFamilyConfig(family, recipe.model.config, `${source}: model.config`);
   const needsFisher = recipe.merge.alphas.includes('fisher') || (recipe.merge.alphas.includes('learned') && recipe.merge.init === 'fisher');
   if (needsFisher && !family.supportsFisher) {
     throw new InputError(
       `${source}: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; use merge.alphas uniform/learned with merge.init uniform`,
     );
   }
-  const backend = await selectBackend(recipe.backend);
+  const threads = wasmThreadCount({ threads: options.threads });
+  const jobs = parallelism('jobs', options.jobs, 'MERGE_TRAIN_JOBS');
+  const backend = await selectBackend(recipe.backend, { threads });
   observer.log(`backend: ${backend}`);
   await writeJsonAtomic(paths.recipe, recipe);
 
-  const splits = await timed(timings, 'data', () =>
-    loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir }),
-  );
+  const { splits, spec: builtSpec, dataInfo } = await timed(timings, 'data', () => loadRunData(recipe, source));
   observer.log(`data: ${splits.name} train ${splits.train.count} / merge ${splits.merge.count} / test ${splits.test.count}`);
-  const dataInfo: DataInfo = {
-    dataset: splits.name,
-    splitSeed: recipe.seed,
-    split: splitSizesOf(splits),
-  };
-  let spec = family.build(modelConfig, splits.inputShape, splits.numClasses);
+  let spec = builtSpec;
   const train = new TensorSet(splits.train, splits.inputShape);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const test = new TensorSet(splits.test, splits.inputShape);
@@ -143,10 +88,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const owned: ParamMap[] = [];
   const fisher = fisherCache(merge, recipe.merge.fisher);
   try {
-    let models: ParamMap[] = [];
-    for (let i = 0; i < recipe.train.models; i++) {
-      models.push(await timed(timings, 'train', () => baseModel(recipe, spec, i, train, merge, dataInfo, paths, observer)));
-    }
+    let models = await timed(timings, 'train', () =>
+      baseModels(recipe, spec, { train, monitor: merge, dataInfo }, paths, observer, { jobs, threads, source }),
+    );
     owned.push(...models);
     if (recipe.align.batchNorm === 'fold' && hasBatchNorm(spec)) {
       // From here on the models are BatchNorm-free networks computing the same inference function.

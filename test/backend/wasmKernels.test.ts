@@ -175,6 +175,12 @@ describe("merge-train's wasm kernels", () => {
       [[3, 6, 4], [3, 6, 5], true, false],
       [[3, 4, 6], [3, 5, 6], false, true],
       [[2, 6, 4], [2, 5, 6], true, true],
+      // Cheaper to transpose the other operand and the result: (A B)^T = B^T A^T.
+      [[2, 8], [30, 8], false, true],
+      [[40, 30], [40, 2], true, false],
+      [[8, 2], [30, 8], true, true],
+      [[3, 2, 8], [3, 30, 8], false, true],
+      [[1, 40, 30], [4, 40, 2], true, false],
     ];
     const compute = (): Values =>
       tf.tidy(() =>

@@ -3,7 +3,9 @@ import { loadRecipe } from '../../recipe/loadRecipe.js';
 import { runRecipe } from '../../recipe/runRecipe.js';
 import { summaryTable } from '../../report/summary.js';
 import { terminalObserver } from '../progressDisplay.js';
+import { positiveInteger } from '../argumentParsers.js';
 import { addRecipeOptions, recipeOverrides } from '../recipeOptions.js';
+import { threadsOption } from './stages.js';
 
 /** Runs a recipe with command-line overrides, then prints the results table. */
 export async function runRecipeCommand(recipeName: string, options: Record<string, unknown>): Promise<void> {
@@ -14,6 +16,8 @@ export async function runRecipeCommand(recipeName: string, options: Record<strin
     observer,
     recipePath: path,
     outDir: typeof options.out === 'string' ? options.out : undefined,
+    jobs: options.jobs as number | undefined,
+    threads: options.threads as number | undefined,
   });
   console.log(`\n${summaryTable(metrics)}\n`);
   console.log(`report: ${dir}/summary.md, figures in ${dir}/figures/`);
@@ -21,7 +25,10 @@ export async function runRecipeCommand(recipeName: string, options: Record<strin
 
 /** Adds the run-directory and recipe-override options shared by `run` and the default command. */
 export function addRunOptions(command: Command): Command {
-  command.option('--out <dir>', 'run directory (default reports/<name>)');
+  command
+    .option('--out <dir>', 'run directory (default reports/<name>)')
+    .option('--jobs <n>', 'base models trained at once, in worker processes (default: MERGE_TRAIN_JOBS, else one per core)', positiveInteger)
+    .option(...threadsOption);
   return addRecipeOptions(command);
 }
 

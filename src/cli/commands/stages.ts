@@ -18,7 +18,7 @@ import { parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
 import { InputError } from '../../util/errors.js';
-import { choice, nonNegativeInteger, number, positive } from '../argumentParsers.js';
+import { choice, nonNegativeInteger, number, positive, positiveInteger } from '../argumentParsers.js';
 import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions, recipeOverrides } from '../recipeOptions.js';
 
@@ -55,7 +55,7 @@ function dataInfoOf(info: CheckpointInfo): Pick<CheckpointInfo, 'dataset' | 'spl
 async function trainCommand(options: Record<string, unknown>): Promise<void> {
   const recipe = parseRecipe({ name: 'train', ...recipeOverrides(options) }, 'command line');
   const modelSeed = (options.modelSeed as number | undefined) ?? recipe.seed;
-  await selectBackend(recipe.backend);
+  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const splits = await loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir });
   const family = families.get(recipe.model.family);
   const spec = family.build(parseFamilyConfig(family, recipe.model.config, 'model config'), splits.inputShape, splits.numClasses);
@@ -80,8 +80,8 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   [train, test].forEach((s) => s.dispose());
 }
 
-async function alignCommand(pathA: string, pathB: string, options: { method: AlignMethod; gamma: number; out: string; backend: BackendName; cacheDir: string }): Promise<void> {
-  await selectBackend(options.backend);
+async function alignCommand(pathA: string, pathB: string, options: { method: AlignMethod; gamma: number; out: string; backend: BackendName; threads?: number; cacheDir: string }): Promise<void> {
+  await selectBackend(options.backend, { threads: options.threads });
   const [a, b] = await loadPair(pathA, pathB);
   const splits = await splitsOf(a.info, options.cacheDir);
   const merge = new TensorSet(splits.merge, splits.inputShape);
@@ -104,11 +104,12 @@ interface MergeOptions {
   out: string;
   masksOut?: string;
   backend: BackendName;
+  threads?: number;
   cacheDir: string;
 }
 
 async function mergeCommand(pathA: string, pathB: string, options: MergeOptions): Promise<void> {
-  await selectBackend(options.backend);
+  await selectBackend(options.backend, { threads: options.threads });
   const [a, b] = await loadPair(pathA, pathB);
   const splits = await splitsOf(a.info, options.cacheDir);
   const merge = new TensorSet(splits.merge, splits.inputShape);
@@ -136,8 +137,8 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
   [merge, alphaData.train, alphaData.validation].forEach((s) => s.dispose());
 }
 
-async function evalCommand(paths: string[], options: { backend: BackendName; cacheDir: string }): Promise<void> {
-  await selectBackend(options.backend);
+async function evalCommand(paths: string[], options: { backend: BackendName; threads?: number; cacheDir: string }): Promise<void> {
+  await selectBackend(options.backend, { threads: options.threads });
   const checkpoints: LoadedCheckpoint[] = [];
   for (const path of paths) {
     const checkpoint = await loadCheckpoint(path);
@@ -161,13 +162,15 @@ async function evalCommand(paths: string[], options: { backend: BackendName; cac
 
 const backendOption = ['--backend <name>', 'TensorFlow.js backend: auto, tensorflow-gpu, tensorflow, wasm, cpu', 'auto'] as const;
 const cacheOption = ['--cache-dir <dir>', 'dataset cache directory', 'data'] as const;
+export const threadsOption = ['--threads <n>', 'wasm compute threads (default: MERGE_TRAIN_THREADS, else one per core)', positiveInteger] as const;
 
 export function registerStages(program: Command): void {
   const train = program
     .command('train')
     .description('train one base model and save it as .safetensors (split by --seed, initialised by --model-seed)')
     .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
-    .option('--model-seed <n>', 'seed of the initialisation and batch order (default: --seed)', nonNegativeInteger);
+    .option('--model-seed <n>', 'seed of the initialisation and batch order (default: --seed)', nonNegativeInteger)
+    .option(...threadsOption);
   addRecipeOptions(train).action((options: Record<string, unknown>) => trainCommand(options));
 
   program
@@ -179,6 +182,7 @@ export function registerStages(program: Command): void {
     .option('--method <method>', 'none, permutation or cca', choice(['none', 'permutation', 'cca'] as const), 'cca')
     .option('--gamma <g>', 'CCA ridge: S + gamma * I', number, defaults.align.gamma)
     .option(...backendOption)
+    .option(...threadsOption)
     .option(...cacheOption)
     .action(alignCommand);
 
@@ -196,6 +200,7 @@ export function registerStages(program: Command): void {
     .option('--seed <n>', 'seed of the alpha batches', nonNegativeInteger, defaults.seed)
     .option('--masks-out <file>', 'also write the alpha masks (.safetensors)')
     .option(...backendOption)
+    .option(...threadsOption)
     .option(...cacheOption)
     .action(mergeCommand);
 
@@ -204,6 +209,7 @@ export function registerStages(program: Command): void {
     .description('test accuracy and loss of checkpoints on their held-out test split (and their logit ensemble)')
     .argument('<checkpoints...>', 'model checkpoints (.safetensors)')
     .option(...backendOption)
+    .option(...threadsOption)
     .option(...cacheOption)
     .action(evalCommand);
 
