@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmConv2DBackpropFilterConfig } from './wasmConv2DBackpropFilter.js';
 import { wasmConv2DBackpropInputConfig } from './wasmConv2DBackpropInput.js';
+import { wasmGatherRowsConfig } from './wasmGatherRows.js';
 import { wasmKernelCalls } from './wasmKernelCalls.js';
 
 let installed = false;
@@ -9,7 +10,7 @@ let installed = false;
  * Installs merge-train's own 'wasm' kernels (the tfjs 4.22 wasm backend lacks one that training needs
  * and has slow ones): BatchMatMul without slow transposed operands, Conv2DBackpropFilter (missing:
  * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D). Each
- * is composed from fast wasm kernels. Only the 'wasm' registrations are touched; tfjs-node and cpu
+ * is composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) copies rows on the heap. Only the 'wasm' registrations are touched; tfjs-node and cpu
  * keep their kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
@@ -18,6 +19,7 @@ export function installWasmFastPaths(): void {
   installFastBatchMatMul();
   replaceKernel(wasmConv2DBackpropFilterConfig());
   replaceKernel(wasmConv2DBackpropInputConfig());
+  replaceKernel(wasmGatherRowsConfig());
 }
 
 /** Registers `config`, in place of the backend's own kernel of that name if there is one. */

@@ -64,4 +64,6 @@ export interface RunMetrics {
   split?: { train: number; merge: number; test: number };
   /** Per alignment method, per feature space: the aligner's diagnostics (canonical correlations...). */
   alignment?: Record<string, unknown>;
+  /** How the run computed: wasm threads, training jobs, and this process's peak resident memory. */
+  resources?: { threads: number; jobs: number; peakRssMB: number };
 }

@@ -42,6 +42,11 @@ export interface RunResult {
   dir: string;
 }
 
+/** This process's peak resident memory so far, in MB (maxRSS is in KiB). */
+function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 /** Adds the seconds `work` takes to `timings[stage]`. */
 async function timed<T>(timings: Record<string, number>, stage: string, work: () => T | Promise<T>): Promise<T> {
   const started = performance.now();
@@ -142,10 +147,13 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       versions: versions(backend),
       split: dataInfo.split,
       alignment: diagnostics,
+      resources: { threads, jobs, peakRssMB: peakRssMB() },
     };
     await writeJsonAtomic(paths.metrics, metrics);
     await timed(timings, 'report', () => writeReport(paths.dir));
-    await writeJsonAtomic(paths.metrics, metrics); // now with the report's own timing
+    // Now with the report's own timing and memory.
+    metrics.resources!.peakRssMB = peakRssMB();
+    await writeJsonAtomic(paths.metrics, metrics);
     return { metrics, dir: paths.dir };
   } finally {
     owned.forEach(disposeParams);

@@ -200,6 +200,31 @@ describe("merge-train's wasm kernels", () => {
     expect(live()).toEqual(before);
   });
 
+  it('gathers rows (and everything else) as cpu does, and refuses an index out of range', async () => {
+    const compute = (): Values =>
+      tf.tidy(() => {
+        const x = tf.tensor(values(7 * 3 * 2, 30), [7, 3, 2]);
+        const ints = tf.tensor1d([5, -2, 7, 1, 0, 9, 3], 'int32');
+        const rows = tf.tensor1d([6, 0, 0, 3, 5], 'int32');
+        return {
+          rows: tf.gather(x, rows).dataSync() as Float32Array,
+          lastAxisAsFirst: tf.gather(x, rows, -3).dataSync() as Float32Array,
+          intRows: Float32Array.from(tf.gather(ints, rows).dataSync()),
+          empty: Float32Array.from([tf.gather(x, tf.tensor1d([], 'int32')).size + 1]),
+          axis1: tf.gather(x, tf.tensor1d([2, 0], 'int32'), 1).dataSync() as Float32Array,
+          matrixOfIndices: tf.gather(x, tf.tensor2d([[1, 2], [6, 6]], [2, 2], 'int32')).dataSync() as Float32Array,
+        };
+      });
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu, 0);
+    await tf.setBackend('wasm');
+    const before = live();
+    compute();
+    expect(live()).toEqual(before);
+    expect(() => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([1, 3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
+    expect(live()).toEqual(before);
+  });
+
   it('refuses NCHW with a clear error', async () => {
     await tf.setBackend('wasm');
     const before = live();

@@ -99,6 +99,24 @@ describe.each(['wasm', 'cpu'] as const)('trainModel on the %s backend', (backend
     expect(readParams(initial)).toEqual(original);
   });
 
+  it('reads nothing back from the backend inside an epoch: two reads per epoch, however many steps', async () => {
+    const engine = tf.engine() as unknown as { readSync: (dataId: object) => unknown };
+    const original = engine.readSync;
+    let reads = 0;
+    engine.readSync = function (this: unknown, dataId: object) {
+      reads++;
+      return original.call(this, dataId);
+    };
+    try {
+      const { params } = await trainModel(spec, initial, data, { ...adam, epochs: 3, batchSize: 10 });
+      disposeParams(params);
+    } finally {
+      engine.readSync = original;
+    }
+    // 30 steps per epoch; the loss and accuracy sums are read once each at the end of an epoch.
+    expect(reads).toBe(3 * 2);
+  });
+
   it('reports divergence as an error, without leaking', async () => {
     const before = liveTensors();
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;

@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: the benchmark suite. Measures, on the selected backend, the matMul ceiling,
+ * training throughput (MLP, small VGG, small ResNet), alignment statistics, CCA solves, learned-alpha
+ * steps, the quickstart recipe end to end and parallel base-model training; prints a table, writes
+ * reports/bench/bench.json and flags every figure more than 20% worse than the last saved one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Command, InvalidArgumentError } from 'commander';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { backendNames, selectBackend, wasmThreadCount, type BackendName } from '../src/backend/selectBackend.js';
+import { writeJsonAtomic } from '../src/io/atomicWrite.js';
+import { versions } from '../src/recipe/versions.js';
+import { regressions, type Figure } from './regressions.js';
+import * as sections from './sections.js';
+
+const sectionNames = ['matmul', 'mlp', 'vgg', 'resnet', 'statistics', 'cca', 'alpha', 'quickstart', 'jobs'] as const;
+type SectionName = (typeof sectionNames)[number];
+
+interface BenchFile {
+  date: string;
+  commit: string;
+  backend: string;
+  threads: number;
+  machine: { cpus: number; model: string; memoryGB: number };
+  versions: Record<string, string>;
+  figures: Figure[];
+  /** Live tensors before and after each section: equal when nothing leaked. */
+  tensors: Record<string, { before: number; after: number }>;
+  peakRssMB: number;
+}
+
+function sectionList(value: string): SectionName[] {
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(sectionNames as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown section "${name}"; sections: ${sectionNames.join(', ')}`);
+  }
+  return names as SectionName[];
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function formatValue(figure: Figure): string {
+  const digits = figure.value >= 100 ? 0 : figure.value >= 10 ? 1 : 2;
+  return `${figure.value.toFixed(digits)} ${figure.unit}`;
+}
+
+async function main(): Promise<void> {
+  const options = new Command('bench')
+    .description('merge-train benchmark suite (medians of several runs after a warm-up)')
+    .option('--backend <name>', `TensorFlow.js backend: ${backendNames.join(', ')}`, 'auto')
+    .option('--threads <n>', 'wasm compute threads (default: one per core)', (v) => Number(v))
+    .option('--only <sections>', `comma-separated subset of: ${sectionNames.join(', ')}`, sectionList, [...sectionNames])
+    .option('--repeats <n>', 'timed runs per figure (after a warm-up)', (v) => Number(v), 3)
+    .option('--out <file>', 'where to write the results', join('reports', 'bench', 'bench.json'))
+    .parse()
+    .opts<{ backend: BackendName; threads?: number; only: SectionName[]; repeats: number; out: string }>();
+
+  const threads = wasmThreadCount({ threads: options.threads });
+  const backend = await selectBackend(options.backend, { threads });
+  const repeats = options.repeats;
+  console.log(`backend ${backend}, ${threads} thread(s), ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'})\n`);
+  const figures: Figure[] = [];
+  const tensors: BenchFile['tensors'] = {};
+  let ceiling = Number.NaN;
+  const trainingCases: Record<'mlp' | 'vgg' | 'resnet', sections.TrainingCase> = {
+    mlp: { key: 'mlp', label: 'MLP 784-512-512-10', family: 'mlp', config: { hidden: [512, 512] }, inputShape: [784], examples: 4096 },
+    vgg: { key: 'vgg', label: 'VGG 16,M,32,M,64,M +BN', family: 'vgg', config: { layout: [16, 'M', 32, 'M', 64, 'M'], batchNorm: true }, inputShape: [28, 28, 1], examples: 1024 },
+    resnet: { key: 'resnet', label: 'ResNet [1,1,1] 12/24/48', family: 'resnet', config: { blocks: [1, 1, 1], widths: [12, 24, 48] }, inputShape: [28, 28, 1], examples: 1024 },
+  };
+  const runs: Record<SectionName, () => Promise<Figure[]>> = {
+    matmul: () => sections.matMulCeiling(1024),
+    mlp: () => sections.trainingThroughput(trainingCases.mlp, ceiling, repeats),
+    vgg: () => sections.trainingThroughput(trainingCases.vgg, ceiling, repeats),
+    resnet: () => sections.trainingThroughput(trainingCases.resnet, ceiling, repeats),
+    statistics: () => sections.statisticsThroughput(repeats),
+    cca: async () => [
+      ...(await sections.ccaSolve(128, Math.max(repeats, 5), 2)),
+      ...(await sections.ccaSolve(512, repeats, 1)),
+      // One warm-up run of 2048 costs as much as the figure: the 512 runs warmed the code up.
+      ...(await sections.ccaSolve(2048, Math.min(repeats, 2), 0)),
+    ],
+    alpha: () => sections.alphaSteps(repeats),
+    quickstart: () => sections.quickstart(Math.min(repeats, 2), threads),
+    jobs: () => sections.parallelTraining(threads),
+  };
+  // Training figures are relative to the ceiling: measure it first whenever one is asked for.
+  const wanted = options.only.some((s) => s in trainingCases) && !options.only.includes('matmul') ? ['matmul' as const, ...options.only] : options.only;
+  for (const name of sectionNames.filter((s) => wanted.includes(s))) {
+    const before = tf.memory().numTensors;
+    const result = await runs[name]();
+    tensors[name] = { before, after: tf.memory().numTensors };
+    if (name === 'matmul') ceiling = result[0]!.value;
+    for (const figure of result) console.log(`${figure.label.padEnd(48)} ${formatValue(figure).padStart(16)}`);
+    figures.push(...result);
+  }
+
+  const previous = existsSync(options.out) ? (JSON.parse(readFileSync(options.out, 'utf8')) as BenchFile) : undefined;
+  if (previous) {
+    const worse = regressions(figures, previous.figures);
+    console.log(`\ncompared with ${options.out} (${previous.date}, ${previous.commit}, ${previous.backend}, ${previous.threads} thread(s)):`);
+    if (worse.length === 0) console.log('no figure is more than 20% worse');
+    for (const r of worse) {
+      console.log(`REGRESSION ${r.figure.label}: ${formatValue(r.figure)}, was ${r.previous.toFixed(2)} ${r.figure.unit} (${(100 * r.worse).toFixed(0)}% worse)`);
+    }
+  }
+  const leaks = Object.entries(tensors).filter(([, t]) => t.after !== t.before);
+  for (const [name, t] of leaks) console.log(`LEAK in ${name}: ${t.before} tensors before, ${t.after} after`);
+  const result: BenchFile = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    backend,
+    threads,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(os.totalmem() / 2 ** 30) },
+    versions: versions(backend),
+    figures,
+    tensors,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  await writeJsonAtomic(options.out, result);
+  console.log(`\npeak RSS ${result.peakRssMB} MB; written to ${options.out}`);
+}
+
+await main();
