@@ -61,6 +61,8 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>, options: BackendOp
  * Returns the name tfjs reports (`tensorflow`, `wasm` or `cpu`).
  */
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
+  // Production mode: no debug checks, and no multi-line advice banner on stderr for the cpu backend.
+  tf.env().set('PROD', true);
   const candidates: Exclude<BackendName, 'auto'>[] =
     requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   for (const name of candidates) {

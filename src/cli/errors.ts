@@ -13,7 +13,8 @@ export function reportError(error: unknown, verbose: boolean): number {
   const message = error instanceof Error ? error.message : String(error);
   const firstLine = message.split('\n')[0];
   if (error instanceof InputError) {
-    console.error(`merge-train: ${firstLine}`);
+    // Always one line: a message that spans lines is joined, not cut.
+    console.error(`merge-train: ${message.trim().replace(/\s*\n\s*/g, ' ')}`);
     if (verbose && error.stack) console.error(error.stack);
     return error.exitCode;
   }

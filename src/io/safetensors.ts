@@ -186,7 +186,12 @@ function failFor(source: string): Fail {
 
 /** A short one-line rendering of a JSON value for messages. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[...]' : '{...}'; // nested deeper than the stack
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

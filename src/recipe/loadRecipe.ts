@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { datasets, type DatasetEntry } from '../data/registry.js';
+import { families, type FamilyEntry } from '../nn/families.js';
 import { InputError } from '../util/errors.js';
-import { didYouMean } from '../util/registry.js';
+import { didYouMean, type Registry, type RegistryEntry } from '../util/registry.js';
 import { recipeSchema, type Recipe, type RecipeInput } from './schema.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -24,63 +26,338 @@ export function resolveRecipePath(name: string): string {
   return found;
 }
 
-/** The allowed keys at a path of the schema, for did-you-mean on unknown fields. */
-function keysAt(path: PropertyKey[]): string[] {
-  let node: z.ZodType = recipeSchema;
+// ---------------------------------------------------------------------------------------------
+// Messages: every problem is one line, `file: field.path: what is wrong; what was expected`.
+
+type Issue = z.ZodError['issues'][number];
+type Path = readonly PropertyKey[];
+
+/** Minimal view of zod 4's schema internals: enough to walk a schema along a field path. */
+interface SchemaNode {
+  readonly description?: string;
+  readonly isInt?: boolean;
+  readonly def: {
+    type: string;
+    innerType?: SchemaNode;
+    shape?: Record<string, SchemaNode>;
+    element?: SchemaNode;
+    valueType?: SchemaNode;
+  };
+}
+
+/** Looks through defaults, prefaults, optionals and nullables; keeps the outermost description. */
+function unwrap(start: SchemaNode): { node: SchemaNode; description?: string } {
+  let node = start;
+  let description = node.description;
+  for (let depth = 0; depth < 8 && node.def.innerType; depth++) {
+    node = node.def.innerType;
+    description ??= node.description;
+  }
+  return { node, description };
+}
+
+/** The schema of the field at `path` (through objects, arrays and records), if there is one. */
+function schemaAt(root: z.ZodType, path: Path): { node: SchemaNode; description?: string } | undefined {
+  let current = unwrap(root as unknown as SchemaNode);
   for (const key of path) {
-    const shape = unwrapObjectShape(node);
-    const next = shape?.[String(key)];
-    if (!next) return [];
-    node = next;
+    const { def } = current.node;
+    const next =
+      def.type === 'object' ? (Object.hasOwn(def.shape ?? {}, String(key)) ? def.shape?.[String(key)] : undefined)
+      : def.type === 'array' ? def.element
+      : def.type === 'record' ? def.valueType
+      : undefined;
+    if (!next) return undefined;
+    current = unwrap(next);
   }
-  return Object.keys(unwrapObjectShape(node) ?? {});
+  return current;
 }
 
-function unwrapObjectShape(node: z.ZodType): Record<string, z.ZodType> | undefined {
-  // Defaults and prefaults wrap the object schema; look through them.
-  let current: unknown = node;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const def = (current as { def?: { type?: string; shape?: Record<string, z.ZodType>; innerType?: unknown } }).def;
-    if (def?.type === 'object') return def.shape;
-    current = def?.innerType;
-  }
-  return undefined;
+/** The allowed keys at a path of a schema, for did-you-mean on unknown fields. */
+function keysAt(root: z.ZodType, path: Path): string[] {
+  const node = schemaAt(root, path)?.node;
+  return node?.def.type === 'object' ? Object.keys(node.def.shape ?? {}) : [];
 }
 
-/** One line per problem: `file: field.path: what is wrong`. */
-function describeIssues(source: string, error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const known = keysAt(issue.path);
-    const hints = issue.keys.map((k) => {
-      const suggestion = didYouMean(k, known);
-      return `${path ? `${path}.` : ''}${k}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
-    });
-    return `${source}: unknown field ${hints.join(', ')}; allowed here: ${known.join(', ')}`;
-  }
-  return `${source}: ${path || '(top level)'}: ${issue.message}`;
+/** `train.augment.flip`, `align.methods[1]`. */
+export function formatPath(path: Path): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
 }
 
-/** Validates a recipe object, naming `source` and the field in errors. */
+/** A field name as typed, quoted when it is not a plain word (so a newline cannot break the line). */
+function showKey(key: string): string {
+  return /^[\w.-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+/** A short one-line rendering of a value for messages (safe on cyclic or very deep values). */
+export function showValue(value: unknown): string {
+  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN (.nan)' : String(value);
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[...]' : '{...}';
+  }
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (Array.isArray(value)) return `a list ${shown}`;
+  if (typeof value === 'object' && value !== null) return `a mapping ${shown}`;
+  return shown;
+}
+
+const typeNames: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  object: 'a mapping of fields',
+  record: 'a mapping of fields',
+  array: 'a list',
+  null: 'null',
+};
+
+function expectedType(expected: string, description?: string): string {
+  const name = typeNames[expected] ?? expected;
+  return description ? `${name} (${description})` : name;
+}
+
+function bound(issue: Issue & { code: 'too_small' | 'too_big' }, isInt: boolean): string {
+  const small = issue.code === 'too_small';
+  const limit = small ? issue.minimum : issue.maximum;
+  const op = `${small ? '>' : '<'}${issue.inclusive ? '=' : ''}`;
+  switch (issue.origin) {
+    case 'array':
+    case 'set':
+      return `${small ? 'at least' : 'at most'} ${String(limit)} item${Number(limit) === 1 ? '' : 's'}`;
+    case 'string':
+      return `a string of ${small ? 'at least' : 'at most'} ${String(limit)} characters`;
+    default:
+      return `${isInt || issue.origin === 'int' ? 'an integer' : 'a number'} ${op} ${String(limit)}`;
+  }
+}
+
+/** The deepest branch of a union failure: where, and on what value, the likeliest branch failed. */
+function deepestUnionBranch(issue: Issue & { code: 'invalid_union' }): { path: PropertyKey[]; input: unknown } {
+  const path: PropertyKey[] = [];
+  let input: unknown = issue.input;
+  let current: Issue = issue;
+  for (let depth = 0; depth < 8 && current.code === 'invalid_union'; depth++) {
+    const deeper = current.errors.flat().find((inner) => inner.path.length > 0);
+    if (!deeper) break;
+    path.push(...deeper.path);
+    input = deeper.input;
+    current = deeper;
+  }
+  return { path, input };
+}
+
+/** `field.path: problem; expected ...` for one zod issue against `root` (a recipe or a config schema). */
+function describeIssue(issue: Issue, root: z.ZodType, base: Path): string {
+  const path = [...base, ...issue.path];
+  const at = schemaAt(root, issue.path);
+  const got = showValue(issue.input);
+  const field = formatPath(path) || '(top level)';
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = keysAt(root, issue.path);
+      const hints = issue.keys.map((key) => {
+        const suggestion = didYouMean(key, known);
+        return `${formatPath([...path, showKey(key)])}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+      });
+      return `unknown field ${hints.join(', ')}; allowed here: ${known.join(', ')}`;
+    }
+    case 'invalid_type':
+      if (issue.input === undefined) return `${field}: missing; expected ${expectedType(issue.expected, at?.description)}`;
+      return `${field}: expected ${expectedType(issue.expected)}, got ${got}`;
+    case 'too_small':
+    case 'too_big':
+      return `${field}: expected ${bound(issue, at?.node.isInt === true)}, got ${got}`;
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const suggestion = typeof issue.input === 'string' ? didYouMean(issue.input, values) : undefined;
+      const expected = values.length === 1 ? String(values[0]) : `one of ${values.join(', ')}`;
+      return `${field}: expected ${expected}, got ${got}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+    }
+    case 'invalid_union': {
+      const branch = deepestUnionBranch(issue);
+      const where = formatPath([...path, ...branch.path]);
+      return `${where}: expected ${at?.description ?? 'a valid value'}, got ${showValue(branch.input)}`;
+    }
+    case 'custom':
+      return `${field}: ${issue.message}, got ${got}`;
+    default:
+      return `${field}: ${issue.message}, got ${got}`;
+  }
+}
+
+/** One line for the first problem of a failed parse: `source: field.path: problem`. */
+function describeIssues(source: string, error: z.ZodError, root: z.ZodType, base: Path = []): string {
+  return `${source}: ${describeIssue(error.issues[0]!, root, base)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/** Validates a recipe object against the schema, naming `source` and the field in errors. */
 export function parseRecipe(value: unknown, source: string): Recipe {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputError(`${source}: a recipe must be a mapping of fields, got ${Array.isArray(value) ? 'a list' : typeof value}`);
+    const got = Array.isArray(value) ? 'a list' : value === null ? 'null' : `${typeof value} ${showValue(value)}`;
+    throw new InputError(`${source}: a recipe must be a mapping of fields (name: ..., data: ..., model: ...), got ${got}`);
   }
-  const result = recipeSchema.safeParse(value);
-  if (!result.success) throw new InputError(describeIssues(source, result.error));
+  const result = recipeSchema.safeParse(value, { reportInput: true });
+  if (!result.success) throw new InputError(describeIssues(source, result.error, recipeSchema));
   return result.data;
+}
+
+/** A registry entry by the name at `field`, naming `source` and the field if there is none. */
+function lookup<T extends RegistryEntry>(registry: Registry<T>, name: string, source: string, field: string): T {
+  try {
+    return registry.get(name);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`${source}: ${field}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Checks `model.config` against the family's schema and builds the model's spec for the dataset's
+ * input shape, so that every architecture problem is refused before any data is loaded.
+ * Returns the parsed configuration.
+ */
+function checkModel(family: FamilyEntry, config: unknown, dataset: DatasetEntry, source: string): Record<string, unknown> {
+  const schema = family.configSchema;
+  const parsed = schema.safeParse(config, { reportInput: true });
+  if (!parsed.success) throw new InputError(describeIssues(source, parsed.error, schema, ['model', 'config']));
+  const settings = parsed.data;
+  // What the family schemas cannot say on their own.
+  if (family.name === 'resnet') {
+    const { blocks, widths } = settings as { blocks: number[]; widths: number[] };
+    if (blocks.length !== widths.length) {
+      throw new InputError(
+        `${source}: model.config.widths: expected one width per stage, as many as model.config.blocks (${blocks.length}), got ${widths.length} (${showValue(widths)})`,
+      );
+    }
+  }
+  if (family.name === 'vgg') {
+    const { layout } = settings as { layout: 'vgg11' | (number | 'M')[] };
+    if (Array.isArray(layout) && !layout.some((item) => item !== 'M')) {
+      throw new InputError(`${source}: model.config.layout: expected at least one convolution width besides "M", got ${showValue(layout)}`);
+    }
+  }
+  try {
+    family.build(settings, dataset.inputShape, dataset.numClasses);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`${source}: model.config: ${error.message} (for ${dataset.name} inputs)`);
+    throw error;
+  }
+  return settings;
+}
+
+/**
+ * The checks that need more than the schema: registered dataset and model family, the family's
+ * configuration (and that it builds for the dataset's images), split sizes that fit the dataset,
+ * and merge settings the family and the merge split can carry out. Everything is checked before any
+ * data is loaded or any file is written, naming `source` and the field. `merging: false` skips the
+ * merge settings (for commands that only train).
+ */
+export function checkRecipe(recipe: Recipe, source: string, options: { merging?: boolean } = {}): void {
+  const dataset = lookup(datasets, recipe.data.dataset, source, 'data.dataset');
+  const family = lookup(families, recipe.model.family, source, 'model.family');
+  checkModel(family, recipe.model.config, dataset, source);
+
+  const split = { ...dataset.defaultSplit, ...recipe.data.split };
+  const wanted = split.train + split.merge + split.test;
+  if (wanted > dataset.total) {
+    const defaults = (['train', 'merge', 'test'] as const).filter((k) => recipe.data.split[k] === undefined);
+    throw new InputError(
+      `${source}: data.split: train ${split.train} + merge ${split.merge} + test ${split.test} = ${wanted} examples, but ${dataset.name} has ${dataset.total}; expected sizes that add up to at most ${dataset.total}${defaults.length ? ` (${defaults.join(', ')} took the dataset's default)` : ''}`,
+    );
+  }
+
+  if (options.merging === false) return; // `merge-train train`: one model, no merge settings to check
+  const { alphas, init, validationFraction } = recipe.merge;
+  if (!family.supportsFisher) {
+    if (alphas.includes('fisher')) {
+      throw new InputError(
+        `${source}: merge.alphas: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; expected uniform and/or learned, got ${showValue(alphas)}`,
+      );
+    }
+    if (alphas.includes('learned') && init === 'fisher') {
+      throw new InputError(`${source}: merge.init: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; expected uniform, got "fisher"`);
+    }
+  }
+  if (alphas.includes('learned')) {
+    // As alphaTrainingSets splits the merge split: at least one example on each side.
+    const validation = Math.max(1, Math.round(split.merge * validationFraction));
+    if (split.merge - validation < 1) {
+      throw new InputError(
+        `${source}: data.split.merge: learned alpha trains on part of the merge split and validates on the rest (merge.validationFraction ${validationFraction}), so it needs at least 2 examples; got ${split.merge}`,
+      );
+    }
+  }
 }
 
 /** Deep-merges `overrides` into `base`: objects merge, everything else replaces. */
 export function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
-    const current = merged[key];
+    const current = Object.hasOwn(merged, key) ? merged[key] : undefined;
     const bothObjects = [current, value].every((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
-    merged[key] = bothObjects ? withOverrides(current as Record<string, unknown>, value as Record<string, unknown>) : value;
+    const next = bothObjects ? withOverrides(current as Record<string, unknown>, value as Record<string, unknown>) : value;
+    Object.defineProperty(merged, key, { value: next, enumerable: true, writable: true, configurable: true });
   }
   return merged;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/** The first line of a parser message, without the trailing colon that introduces its code excerpt. */
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/:\s*$/, '').replace('Maximum call stack size exceeded', 'nested too deeply');
+}
+
+/**
+ * YAML maps read as Maps (so no key is silently stringified) turned into plain objects; a key that is
+ * a list or a mapping is refused, naming where it is.
+ */
+function toPlain(value: unknown, source: string, path: PropertyKey[]): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => toPlain(item, source, [...path, i]));
+  if (!(value instanceof Map)) return value;
+  const entries: [string, unknown][] = [];
+  for (const [key, item] of value) {
+    if (typeof key === 'object' && key !== null) {
+      throw new InputError(
+        `${source}: ${formatPath(path) || '(top level)'}: expected field names, got a ${Array.isArray(key) || key instanceof Set ? 'list' : 'mapping'} as a key (${showValue(key instanceof Map ? Object.fromEntries(key) : key)})`,
+      );
+    }
+    entries.push([String(key), toPlain(item, source, [...path, String(key)])]);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays a field (and an unknown one).
+  return Object.fromEntries(entries);
+}
+
+/** Parses YAML (or JSON, which is YAML too); any error or warning (an unknown tag) is a refusal. */
+function parseRecipeText(text: string, path: string): unknown {
+  let value: unknown;
+  try {
+    const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, logLevel: 'error' });
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem?.code === 'MULTIPLE_DOCS') {
+      throw new InputError(`${path}: not valid YAML: a second document starts at line ${problem.linePos?.[0].line ?? '?'} ("---"); expected one recipe per file`);
+    }
+    if (problem) throw new InputError(`${path}: not valid YAML: ${firstLine(problem.message)}`);
+    value = document.toJS({ mapAsMap: true, maxAliasCount: 100 });
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    // Unresolved aliases, alias bombs, nesting deeper than the stack.
+    throw new InputError(`${path}: not valid YAML: ${firstLine(error instanceof Error ? error.message : String(error))}`);
+  }
+  try {
+    return toPlain(value, path, []);
+  } catch (error) {
+    if (error instanceof RangeError) throw new InputError(`${path}: not valid YAML: nested too deeply (${error.message})`);
+    throw error;
+  }
 }
 
 /** Reads, parses (YAML or JSON), applies overrides and validates a recipe file. */
@@ -90,16 +367,15 @@ export async function loadRecipe(nameOrPath: string, overrides: RecipeInput | Re
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InputError(`cannot read recipe ${path}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : firstLine((error as Error).message);
+    throw new InputError(`cannot read recipe ${path}: ${reason}; expected a YAML or JSON file`);
   }
-  let value: unknown;
-  try {
-    value = parseYaml(text); // JSON is YAML too
-  } catch (error) {
-    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : String(error);
-    throw new InputError(`${path}: not valid YAML: ${detail}`);
-  }
-  if (value === null || value === undefined) throw new InputError(`${path}: the recipe is empty`);
+  if (text.includes('\u0000')) throw new InputError(`${path}: not valid YAML: the file holds NUL bytes; expected a YAML or JSON text file`);
+  const value = parseRecipeText(text, path);
+  if (value === null || value === undefined) throw new InputError(`${path}: the recipe is empty; expected a mapping of fields with at least a name`);
   const merged = typeof value === 'object' && !Array.isArray(value) ? withOverrides(value as Record<string, unknown>, overrides as Record<string, unknown>) : value;
-  return { recipe: parseRecipe(merged, path), path };
+  const recipe = parseRecipe(merged, path);
+  checkRecipe(recipe, path);
+  return { recipe, path };
 }

@@ -11,7 +11,6 @@ import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { alphaMasksFor, alphaTrainingSets } from '../merge/alphaMasks.js';
 import { fisherCache } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
-import { families, parseFamilyConfig } from '../nn/families.js';
 import { disposeParams } from '../nn/init.js';
 import { foldBatchNorm } from '../nn/foldBatchNorm.js';
 import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
@@ -19,10 +18,10 @@ import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { writeReport } from '../report/writeReport.js';
 import { silentObserver, type RunObserver } from './observer.js';
 import { baseModels, loadRunData, type DataInfo } from './baseModels.js';
+import { checkRecipe } from './loadRecipe.js';
 import { runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
-import { InputError } from '../util/errors.js';
 import { parallelism } from '../util/parallelism.js';
 
 export interface RunOptions {
@@ -66,15 +65,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const paths = runPaths(options.outDir ?? join('reports', recipe.name));
   const timings: Record<string, number> = {};
   const source = options.recipePath ?? recipe.name;
-  // Refusals that need no data come before any work.
-  const family = families.get(recipe.model.family);
-  parseFamilyConfig(family, recipe.model.config, `${source}: model.config`);
-  const needsFisher = recipe.merge.alphas.includes('fisher') || (recipe.merge.alphas.includes('learned') && recipe.merge.init === 'fisher');
-  if (needsFisher && !family.supportsFisher) {
-    throw new InputError(
-      `${source}: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; use merge.alphas uniform/learned with merge.init uniform`,
-    );
-  }
+  // Refusals that need no data come before any work (loadRecipe has run them already for files).
+  checkRecipe(recipe, source);
   const threads = wasmThreadCount({ threads: options.threads });
   const jobs = parallelism('jobs', options.jobs, 'MERGE_TRAIN_JOBS');
   const backend = await selectBackend(recipe.backend, { threads });

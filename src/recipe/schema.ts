@@ -10,8 +10,17 @@ const alignMethod = z.enum(['none', 'permutation', 'cca']);
 const alphaKind = z.enum(['uniform', 'fisher', 'learned']);
 const alphaInit = z.enum(['uniform', 'fisher']);
 
+/** Lists where each entry names one variant to run: a repeat would run (and report) it twice. */
+const noRepeats = (items: readonly string[]) => new Set(items).size === items.length;
+
 export const recipeSchema = z.strictObject({
-  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, "_", "-" and "." only').describe('run name: results go to reports/<name>/'),
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w.-]+$/, 'expected letters, digits, "_", "-" and "." only')
+    .refine((name) => !/^\.+$/.test(name), 'expected a name that is not only dots (it names the folder reports/<name>/)')
+    .describe('run name: results go to reports/<name>/'),
   seed: z.number().int().nonnegative().default(0).describe('seed for the data split; model i uses seed + i'),
   backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
   data: z
@@ -25,7 +34,7 @@ export const recipeSchema = z.strictObject({
         })
         .default({})
         .describe('examples per split; the dataset\'s defaults where omitted'),
-      cacheDir: z.string().default('data').describe('where decoded datasets are cached'),
+      cacheDir: z.string().min(1).default('data').describe('where decoded datasets are cached'),
     })
     .prefault({}),
   model: z
@@ -57,7 +66,7 @@ export const recipeSchema = z.strictObject({
     .prefault({}),
   align: z
     .strictObject({
-      methods: z.array(alignMethod).min(1).default(['none', 'permutation', 'cca']),
+      methods: z.array(alignMethod).min(1).refine(noRepeats, 'expected each method at most once').default(['none', 'permutation', 'cca']),
       gamma: z.number().nonnegative().default(1e-3).describe('CCA ridge: S + gamma * I'),
       batchNorm: z
         .enum(['transform', 'fold'])
@@ -68,7 +77,7 @@ export const recipeSchema = z.strictObject({
     .prefault({}),
   merge: z
     .strictObject({
-      alphas: z.array(alphaKind).min(1).default(['uniform', 'fisher', 'learned']),
+      alphas: z.array(alphaKind).min(1).refine(noRepeats, 'expected each kind at most once').default(['uniform', 'fisher', 'learned']),
       init: alphaInit.default('uniform').describe('initial alpha of learned masks'),
       fisher: z.enum(['expected', 'empirical']).default('expected'),
       steps: z.number().int().positive().default(300).describe('learned-alpha optimisation steps'),

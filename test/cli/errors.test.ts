@@ -61,7 +61,7 @@ describe('merge-train refuses bad input with one line and exit code 2', () => {
   });
 
   it('a model setting the family does not have', async () => {
-    expectRefusal(await runCli(['train', '--family', 'resnet', '--hidden', '5', '--out', join(dir, 'r.safetensors')]), /resnet config: Unrecognized key: "hidden"/);
+    expectRefusal(await runCli(['train', '--family', 'resnet', '--hidden', '5', '--out', join(dir, 'r.safetensors')]), /unknown field model\.config\.hidden; allowed here: blocks, widths, width, batchNorm/);
   });
 
   it('a VGG with more max-pools than the images allow', async () => {

@@ -14,7 +14,7 @@ import { fisherCache, type FisherMode } from '../../merge/fisher.js';
 import { mergeParams } from '../../merge/mergeParams.js';
 import { families, parseFamilyConfig } from '../../nn/families.js';
 import { disposeParams, initParams } from '../../nn/init.js';
-import { parseRecipe } from '../../recipe/loadRecipe.js';
+import { checkRecipe, parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
 import { InputError } from '../../util/errors.js';
@@ -42,10 +42,15 @@ async function loadPair(pathA: string, pathB: string): Promise<[LoadedCheckpoint
   const a = await loadCheckpoint(pathA);
   const b = await loadCheckpoint(pathB);
   ensureSameArchitecture(a, pathA, b, pathB);
-  if (a.info.dataset !== b.info.dataset || a.info.splitSeed !== b.info.splitSeed) {
-    throw new InputError(`${pathA} and ${pathB} come from different data (${a.info.dataset}/seed ${a.info.splitSeed} vs ${b.info.dataset}/seed ${b.info.splitSeed})`);
-  }
+  ensureSameData(a.info, pathA, b.info, pathB);
   return [a, b];
+}
+
+/** Refuses checkpoints trained on different datasets or splits: their held-out sets would differ. */
+function ensureSameData(a: CheckpointInfo, pathA: string, b: CheckpointInfo, pathB: string): void {
+  if (a.dataset !== b.dataset || a.splitSeed !== b.splitSeed) {
+    throw new InputError(`${pathA} and ${pathB} come from different data (${a.dataset}/seed ${a.splitSeed} vs ${b.dataset}/seed ${b.splitSeed})`);
+  }
 }
 
 function dataInfoOf(info: CheckpointInfo): Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'> {
@@ -54,6 +59,7 @@ function dataInfoOf(info: CheckpointInfo): Pick<CheckpointInfo, 'dataset' | 'spl
 
 async function trainCommand(options: Record<string, unknown>): Promise<void> {
   const recipe = parseRecipe({ name: 'train', ...recipeOverrides(options) }, 'command line');
+  checkRecipe(recipe, 'command line', { merging: false });
   const modelSeed = (options.modelSeed as number | undefined) ?? recipe.seed;
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const splits = await loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir });
@@ -142,7 +148,11 @@ async function evalCommand(paths: string[], options: { backend: BackendName; thr
   const checkpoints: LoadedCheckpoint[] = [];
   for (const path of paths) {
     const checkpoint = await loadCheckpoint(path);
-    if (checkpoints[0]) ensureSameArchitecture(checkpoints[0], paths[0]!, checkpoint, path);
+    const first = checkpoints[0];
+    if (first) {
+      ensureSameArchitecture(first, paths[0]!, checkpoint, path);
+      ensureSameData(first.info, paths[0]!, checkpoint.info, path);
+    }
     checkpoints.push(checkpoint);
   }
   const first = checkpoints[0]!;
