@@ -67,7 +67,7 @@ export const recipeSchema = z.strictObject({
   align: z
     .strictObject({
       methods: z.array(alignMethod).min(1).refine(noRepeats, 'expected each method at most once').default(['none', 'permutation', 'cca']),
-      gamma: z.number().nonnegative().default(1e-3).describe('CCA ridge: S + gamma * I'),
+      gamma: z.number().nonnegative().default(1).describe('CCA ridge: S + gamma * I'),
       batchNorm: z
         .enum(['transform', 'fold'])
         .default('transform')
