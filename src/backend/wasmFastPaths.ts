@@ -29,20 +29,39 @@ function replaceKernel(config: tf.KernelConfig | undefined): void {
   tf.registerKernel(config);
 }
 
+/** Relative costs per element, measured on the wasm backend (2 threads, float32). */
+const cost = {
+  /**
+   * XNNPACK packs a product's right-hand operand before multiplying, ~5-12 ns per element, and
+   * tfjs-backend-wasm keeps the packed copy only while that tensor lives: weights that change at
+   * every training step are packed anew each time (128x784 by 784x512: 7.7 ms, against 2.5 ms when
+   * the same right-hand tensor comes back).
+   */
+  pack: 10,
+  transpose: 1,
+  /** Transposing a matrix whose sides are both multiples of 512 hits cache-set conflicts (512x512: 2.2 ms, 784x512: 0.33 ms). */
+  conflictingTranspose: 8,
+};
+
+const transposeCost = (rows: number, cols: number): number =>
+  rows * cols * (rows % 512 === 0 && cols % 512 === 0 ? cost.conflictingTranspose : cost.transpose);
+
 /**
- * The WASM backend's BatchMatMul is >10x slower when an operand is transposed (measured: 128x784 by
- * 784x512 takes ~5 ms plain, ~55-120 ms with a transposed operand), and every matMul gradient asks for
- * transposed operands. This wraps the wasm kernel so that the product always runs untransposed, with
- * the (fast) Transpose kernel moving the fewest elements: either the transposed operands themselves,
- * or, using A B = (B^T A^T)^T, the other operand and the result. (dY W^T for a 512x512 weight and a
- * batch of 128 moves 2 x 65k elements instead of 262k, and a power-of-two square transpose is the
- * wasm kernel's slowest case: 2.2 ms for 512x512 against 0.33 ms for 784x512.) Only the 'wasm'
- * registration is touched; other backends keep their kernels.
+ * BatchMatMul for the 'wasm' backend. Its own kernel is >10x slower when an operand is transposed
+ * (128x784 by 784x512: ~5 ms plain, 55-120 ms with a transposed operand), and every matMul gradient
+ * asks for transposed operands; and it packs its right-hand operand anew for every new tensor.
+ * This kernel always runs the backend's product untransposed, choosing the cheaper of two plans by
+ * the costs above: A B as stored (transposing what is stored transposed, packing B), or
+ * (B^T A^T)^T (transposing what is stored plainly and the result, packing A^T: cheaper when A is
+ * the smaller matrix, as a batch of 128 is against a layer's weights). A right-hand tensor already
+ * packed costs nothing to pack again. Only the 'wasm' registration is touched.
  */
 function installFastBatchMatMul(): void {
   const original = tf.getKernel('BatchMatMul', 'wasm');
   const kernels = wasmKernelCalls(['Transpose']);
   if (!original || !kernels) return;
+  // Right-hand operands the backend has packed (and keeps packed while they live).
+  const packed = new WeakSet<object>();
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     kernelName: 'BatchMatMul',
@@ -52,20 +71,22 @@ function installFastBatchMatMul(): void {
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
       const plainProduct = (x: tf.TensorInfo, y: tf.TensorInfo): tf.TensorInfo =>
         original.kernelFunc({ inputs: { a: x, b: y }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
-      if (!transposeA && !transposeB) return plainProduct(a, b);
+      const last = (x: tf.TensorInfo, i: number) => x.shape[x.shape.length - i]!;
+      const [m, k, n] = [transposeA ? last(a, 1) : last(a, 2), transposeA ? last(a, 2) : last(a, 1), transposeB ? last(b, 2) : last(b, 1)];
+      const direct =
+        (transposeA ? transposeCost(k, m) : 0) + (transposeB ? transposeCost(n, k) : 0) + (!transposeB && packed.has(b.dataId) ? 0 : cost.pack * k * n);
+      const swapped = (transposeA ? 0 : transposeCost(m, k)) + (transposeB ? 0 : transposeCost(k, n)) + transposeCost(n, m) + cost.pack * k * m;
+      if (!transposeA && !transposeB && direct <= swapped) {
+        packed.add(b.dataId);
+        return plainProduct(a, b);
+      }
       const calls = kernels(backend);
       const swapLastTwo = (x: tf.TensorInfo): tf.TensorInfo => {
         const perm = x.shape.map((_, i) => i);
-        const last = perm.length - 1;
-        [perm[last - 1], perm[last]] = [perm[last]!, perm[last - 1]!];
+        const end = perm.length - 1;
+        [perm[end - 1], perm[end]] = [perm[end]!, perm[end - 1]!];
         return calls.call('Transpose', { x }, { perm });
       };
-      const matrixSize = (x: tf.TensorInfo): number => x.shape[x.shape.length - 1]! * x.shape[x.shape.length - 2]!;
-      const [m, n] = [a.shape[a.shape.length - (transposeA ? 1 : 2)]!, b.shape[b.shape.length - (transposeB ? 2 : 1)]!];
-      // Elements moved by each plan, per batch entry: transpose what is stored transposed, or
-      // transpose the operand stored plainly plus the m x n result.
-      const direct = (transposeA ? matrixSize(a) : 0) + (transposeB ? matrixSize(b) : 0);
-      const swapped = (transposeA ? 0 : matrixSize(a)) + (transposeB ? 0 : matrixSize(b)) + m * n;
       const temporaries: tf.TensorInfo[] = [];
       const plain = (x: tf.TensorInfo, isTransposed: boolean, wantTransposed: boolean): tf.TensorInfo => {
         if (isTransposed === wantTransposed) return x;
@@ -75,7 +96,9 @@ function installFastBatchMatMul(): void {
       };
       let result: tf.TensorInfo;
       if (direct <= swapped) {
-        result = plainProduct(plain(a, transposeA, false), plain(b, transposeB, false));
+        const right = plain(b, transposeB, false);
+        if (right === b) packed.add(b.dataId);
+        result = plainProduct(plain(a, transposeA, false), right);
       } else {
         // (A B)^T = B^T A^T: multiply the operands as stored transposed, then transpose the result.
         const resultT = plainProduct(plain(b, transposeB, true), plain(a, transposeA, true));

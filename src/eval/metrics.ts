@@ -28,6 +28,8 @@ export interface MergeMetrics {
    * model's BatchNorm statistics on the training split; these are the figures before that reset.
    */
   withoutBatchNormReset?: { testAccuracy: number; testLoss: number };
+  /** Set when learned alpha diverged: where, and which masks were kept instead. */
+  warning?: string;
 }
 
 /** One point of the learned-alpha optimisation, measured on the merge split. */

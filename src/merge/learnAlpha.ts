@@ -5,6 +5,8 @@ import type { CurvePoint } from '../eval/metrics.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import { trainableParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
+import { nonFiniteParams } from '../train/trainModel.js';
+import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
 import type { AlphaMasks } from './mergeParams.js';
 
@@ -32,6 +34,8 @@ export interface LearnedAlpha {
   /** Validation loss and accuracy at step 0 (the init), every `evalEvery` steps and at the end. */
   validation: CurvePoint[];
   bestStep: number;
+  /** Set when the loss became NaN or infinite: training stopped there and kept the best masks so far. */
+  diverged?: { step: number; message: string };
 }
 
 /**
@@ -89,13 +93,29 @@ export function learnAlphaMasks(
   const recorded: { loss: tf.Scalar; correct: tf.Scalar; count: number }[] = [];
   const validationCurve: CurvePoint[] = [];
   let best: { step: number; loss: number; masks: AlphaMasks } | undefined;
-  const validate = (step: number) => {
+  let diverged: LearnedAlpha['diverged'];
+  /** Validates the current masks; false (and `diverged` set) when the loss is no longer finite. */
+  const validate = (step: number): boolean => {
     const { loss, accuracy } = evaluateLogits(
       (x) => tf.tidy(() => spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), x, { training })),
       validation,
     );
+    if (!Number.isFinite(loss)) {
+      // Only now are the step losses read: which step went bad first, and which masks broke.
+      const losses = recorded.map((r) => r.loss.dataSync()[0]!);
+      const first = losses.findIndex((l) => !Number.isFinite(l));
+      const badStep = first >= 0 ? first + 1 : step;
+      const broken = nonFiniteParams(logits);
+      diverged = {
+        step: badStep,
+        message:
+          `alpha training diverged at step ${badStep} (loss ${first >= 0 ? losses[first] : loss})` +
+          `${broken.length ? `; non-finite alpha logits: ${broken.slice(0, 5).join(', ')}${broken.length > 5 ? ', ...' : ''}` : ''}` +
+          `; kept the masks of step ${best?.step ?? 0}; lower merge.learningRate`,
+      };
+      return false;
+    }
     validationCurve.push({ step, loss, accuracy });
-    if (!Number.isFinite(loss)) throw new Error(`alpha training diverged by step ${step}; lower merge.learningRate`);
     if (!best || loss < best.loss) {
       if (best) tf.dispose(Object.values(best.masks));
       best = {
@@ -107,11 +127,12 @@ export function learnAlphaMasks(
         })) as AlphaMasks,
       };
     }
+    return true;
   };
   try {
-    validate(0);
+    if (!validate(0)) throw new InputError('alpha training: the merged model of the initial masks gives a non-finite validation loss; check both models for NaN or infinite weights');
     let step = 0;
-    while (step < options.steps) {
+    training: while (step < options.steps) {
       for (const batch of train.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${step}`))) {
         let correct: tf.Scalar | undefined;
         const loss = optimizer.minimize(() => {
@@ -122,7 +143,7 @@ export function learnAlphaMasks(
         recorded.push({ loss, correct: correct!, count: batch.y.shape[0] });
         tf.dispose([batch.x, batch.y]);
         step++;
-        if (step % evalEvery === 0 || step === options.steps) validate(step);
+        if ((step % evalEvery === 0 || step === options.steps) && !validate(step)) break training;
         onProgress?.({ step, steps: options.steps });
         if (step >= options.steps) break; // the generator makes no further batches
       }
@@ -130,7 +151,7 @@ export function learnAlphaMasks(
     const curve = recorded.map((r, i) => ({ step: i + 1, loss: r.loss.dataSync()[0]!, accuracy: r.correct.dataSync()[0]! / r.count }));
     const kept = best!;
     best = undefined; // ownership passes to the caller
-    return { masks: kept.masks, curve, validation: validationCurve, bestStep: kept.step };
+    return { masks: kept.masks, curve, validation: validationCurve, bestStep: kept.step, ...(diverged ? { diverged } : {}) };
   } finally {
     if (best) tf.dispose(Object.values(best.masks));
     for (const r of recorded) tf.dispose([r.loss, r.correct]);

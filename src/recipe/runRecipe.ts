@@ -197,6 +197,10 @@ async function mergeVariants(
       if (learned) curves.push({ align, init: recipe.merge.init, points: learned.curve, validation: learned.validation, bestStep: learned.bestStep });
       const merged = mergeParams(paramsA, alignedB, masks);
       const result: MergeMetrics = { align, alpha, init, testAccuracy: 0, testLoss: 0, meanAlpha: meanAlpha(masks) };
+      if (learned?.diverged) {
+        result.warning = learned.diverged.message;
+        observer.warn(`${align} · ${alpha}: ${learned.diverged.message}`);
+      }
       try {
         const evaluation = await timed(timings, 'evaluate', () => evaluateModel(spec, merged, data.test));
         [result.testAccuracy, result.testLoss] = [evaluation.accuracy, evaluation.loss];

@@ -3,6 +3,7 @@ import type { TensorSet } from '../data/batches.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { trainableParams, type BatchNormLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
+import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
 import { augmentBatch, type AugmentOptions } from './augment.js';
 import { learningRateAt, type ScheduleKind } from './schedule.js';
@@ -64,6 +65,24 @@ export interface TrainHooks {
   resume?: TrainState;
 }
 
+/** Reads scalar losses back in one transfer. */
+function readLosses(losses: tf.Scalar[]): number[] {
+  if (losses.length === 0) return [];
+  const stacked = tf.stack(losses);
+  const values = Array.from(stacked.dataSync());
+  stacked.dispose();
+  return values;
+}
+
+/** Names of parameters holding NaN or infinite values (one read for all of them). */
+export function nonFiniteParams(params: ParamMap): string[] {
+  const names = Object.keys(params);
+  const finite = tf.tidy(() => tf.stack(names.map((n) => tf.cast(tf.all(tf.isFinite(params[n]!)), 'int32'))));
+  const flags = finite.dataSync();
+  finite.dispose();
+  return names.filter((_, i) => !flags[i]);
+}
+
 /** PyTorch's BatchNorm momentum: running = 0.9 running + 0.1 batch. */
 const BATCH_NORM_MOMENTUM = 0.1;
 
@@ -113,7 +132,8 @@ export async function trainModel(
   try {
     for (let epoch = (hooks.resume?.epoch ?? 0) + 1; epoch <= options.epochs; epoch++) {
       const started = performance.now();
-      let lossSum = tf.scalar(0);
+      // Each step's mean loss stays on the backend until the epoch ends: one read then, none per step.
+      const stepLosses: { loss: tf.Scalar; count: number }[] = [];
       let correct = tf.scalar(0);
       let step = 0;
       let rate = options.learningRate;
@@ -124,7 +144,7 @@ export async function trainModel(
         const count = batch.y.shape[0];
         let batchCorrect: tf.Scalar | undefined;
         const batchStats: { layer: BatchNormLayer; mean: tf.Tensor; variance: tf.Tensor }[] = [];
-        const [nextLoss, nextCorrect] = tf.tidy(() => {
+        const [loss, nextCorrect] = tf.tidy(() => {
           const loss = optimizer.minimize(
             () => {
               const logits = spec.forward(variables, x, {
@@ -147,26 +167,33 @@ export async function trainModel(
               running.assign(tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(value, BATCH_NORM_MOMENTUM)));
             }
           }
-          return [tf.add(lossSum, tf.mul(loss, count)), tf.add(correct, batchCorrect!)];
+          return [loss, tf.add(correct, batchCorrect!)];
         });
         tf.dispose([batchCorrect!, ...batchStats.flatMap((s) => [s.mean, s.variance])]);
-        lossSum.dispose();
         correct.dispose();
-        [lossSum, correct] = [nextLoss, nextCorrect];
+        correct = nextCorrect;
+        stepLosses.push({ loss, count });
         if (x !== batch.x) x.dispose();
         tf.dispose([batch.x, batch.y]);
         hooks.onProgress?.({ epoch, step: ++step, stepsPerEpoch });
       }
+      const losses = readLosses(stepLosses.map((s) => s.loss));
+      const firstBad = losses.findIndex((l) => !Number.isFinite(l));
       const record: EpochRecord = {
         epoch,
-        loss: lossSum.dataSync()[0]! / data.count,
+        loss: losses.reduce((sum, l, i) => sum + l * stepLosses[i]!.count, 0) / data.count,
         accuracy: correct.dataSync()[0]! / data.count,
         learningRate: rate,
         seconds: (performance.now() - started) / 1000,
       };
-      tf.dispose([lossSum, correct]);
-      if (!Number.isFinite(record.loss)) {
-        throw new Error(`training diverged in epoch ${epoch} (loss ${record.loss}); lower the learning rate`);
+      tf.dispose([...stepLosses.map((s) => s.loss), correct]);
+      if (firstBad >= 0) {
+        const broken = nonFiniteParams(variables);
+        throw new InputError(
+          `training diverged in epoch ${epoch} at step ${firstBad + 1} of ${stepsPerEpoch} (loss ${losses[firstBad]}); ` +
+            `${broken.length ? `non-finite parameters after the epoch: ${broken.slice(0, 5).join(', ')}${broken.length > 5 ? ', ...' : ''}` : 'parameters still finite'}; ` +
+            `the state after epoch ${epoch - 1} is the last good one; lower the learning rate`,
+        );
       }
       if (hooks.monitor) record.monitorAccuracy = evaluateModel(spec, variables, hooks.monitor).accuracy;
       history.push(record);

@@ -51,6 +51,25 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     validation.dispose();
   });
 
+  it('stops when the loss turns NaN, says at which step and which masks broke, and keeps the best masks so far', () => {
+    const before = liveTensors();
+    // One corrupt training example: the first batch's loss and every gradient turn NaN.
+    const corrupt = separableSet(100, inputShape, 3, 2);
+    corrupt.x[7] = Number.NaN;
+    const corruptTrain = new TensorSet(corrupt, inputShape);
+    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, corruptTrain, validation, { ...options, evalEvery: 1 });
+    corruptTrain.dispose();
+    expect(learned.diverged?.message).toMatch(
+      /^alpha training diverged at step 1 \(loss NaN\); non-finite alpha logits: fc1\.weight, fc1\.bias, .*; kept the masks of step 0; lower merge\.learningRate$/,
+    );
+    expect(learned.diverged!.step).toBe(1);
+    expect(learned.bestStep).toBe(0);
+    expect(allIn01(learned.masks)).toBe(true);
+    expect(learned.validation.every((p) => Number.isFinite(p.loss))).toBe(true);
+    disposeParams(learned.masks);
+    expect(liveTensors()).toBe(before);
+  });
+
   it('keeps masks in [0, 1], returns those of bestStep, and lowers the training loss', () => {
     const before = liveTensors();
     const progress: LearnAlphaProgress[] = [];
