@@ -39,13 +39,13 @@ describe('no stage leaks tensors', () => {
     expect(tf.memory().numTensors).toBe(before);
   }
 
-  it('across training, alignment, Fisher, learned alpha, merging and evaluation', async () => {
+  it('across 208 training steps, alignment, Fisher, 200 learned-alpha steps, merging and evaluation', async () => {
     let a: ParamMap = {};
     let b: ParamMap = {};
-    const options = { epochs: 2, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
+    const options = { epochs: 16, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
     const before = tf.memory().numTensors;
     const init = initParams(spec, 1);
-    a = (await trainModel(spec, init, data, options)).params; // 26 steps
+    a = (await trainModel(spec, init, data, options)).params; // 16 epochs x 13 steps = 208 steps
     disposeParams(init);
     // Only the trained parameters stay alive.
     expect(tf.memory().numTensors - before).toBe(Object.keys(spec.params).length);
@@ -70,7 +70,7 @@ describe('no stage leaks tensors', () => {
           init: 'fisher',
           train: half[0],
           validation: half[1],
-          learn: { steps: 30, batchSize: 16, learningRate: 0.01, seed: 0, evalEvery: 10 },
+          learn: { steps: 200, batchSize: 16, learningRate: 0.01, seed: 0, evalEvery: 10 },
         });
         return [masks];
       });
