@@ -32,9 +32,9 @@ describe('no stage leaks tensors', () => {
   });
 
   /** Runs `stage`, disposes what it returns, and checks the live tensor count is unchanged. */
-  function expectNoLeak(stage: () => ParamMap[] | void): void {
+  async function expectNoLeak(stage: () => ParamMap[] | void | Promise<ParamMap[] | void>): Promise<void> {
     const before = tf.memory().numTensors;
-    const outputs = stage() ?? [];
+    const outputs = (await stage()) ?? [];
     outputs.forEach(disposeParams);
     expect(tf.memory().numTensors).toBe(before);
   }
@@ -51,18 +51,18 @@ describe('no stage leaks tensors', () => {
     expect(tf.memory().numTensors - before).toBe(Object.keys(spec.params).length);
     b = initParams(spec, 2);
     let moments: ReturnType<typeof collectSpaceMoments> = [];
-    expectNoLeak(() => {
+    await expectNoLeak(() => {
       moments = collectSpaceMoments(spec, a, b, data, 32);
     });
     for (const method of aligners.names()) {
-      expectNoLeak(() => [applyTransforms(spec, b, aligners.get(method).align(moments, { gamma: 1e-3 }).transforms)]);
+      await expectNoLeak(() => [applyTransforms(spec, b, aligners.get(method).align(moments, { gamma: 1e-3 }).transforms)]);
     }
-    expectNoLeak(() => [diagonalFisher(spec, a, data, 'expected'), diagonalFisher(spec, a, data, 'empirical')]);
+    await expectNoLeak(() => [diagonalFisher(spec, a, data, 'expected'), diagonalFisher(spec, a, data, 'empirical')]);
     // The Fisher information is cached by the caller across merges; computed once here.
     const fisherCache = new Map<ParamMap, ParamMap>([a, b].map((p) => [p, diagonalFisher(spec, p, data, 'expected')]));
     for (const alpha of ['uniform', 'fisher', 'learned'] as const) {
-      expectNoLeak(() => {
-        const { masks } = alphaMasksFor(alpha, {
+      await expectNoLeak(async () => {
+        const { masks } = await alphaMasksFor(alpha, {
           spec,
           paramsA: a,
           paramsB: b,
@@ -76,7 +76,7 @@ describe('no stage leaks tensors', () => {
       });
     }
     fisherCache.forEach(disposeParams);
-    expectNoLeak(() => {
+    await expectNoLeak(() => {
       const merged = mergeParams(a, b, 0.3);
       evaluateModel(spec, merged, data);
       evaluateEnsemble(spec, [a, b], data);

@@ -62,13 +62,14 @@ export class TensorSet {
    * Mini-batches of `batchSize` examples covering the set once; the last one holds the remainder.
    * Without `shuffleSeed` the batches are contiguous slices in order; with it, the examples come in
    * the order of the seeded permutation `shuffledIndices(count, shuffleSeed)`. Each batch is created
-   * only when the iteration reaches it, so stopping early leaks nothing.
+   * only when the iteration reaches it, so stopping early leaks nothing. `skip` leaves out the first
+   * batches of that sequence without making them (to resume a pass part-way).
    */
-  *batches(batchSize: number, shuffleSeed?: number): Generator<Batch> {
+  *batches(batchSize: number, shuffleSeed?: number, skip = 0): Generator<Batch> {
     ensure(Number.isSafeInteger(batchSize) && batchSize > 0, `batch size must be a positive integer; got ${batchSize}`);
     this.assertLive();
     const order = shuffleSeed === undefined ? undefined : shuffledIndices(this.count, shuffleSeed);
-    for (let start = 0; start < this.count; start += batchSize) {
+    for (let start = skip * batchSize; start < this.count; start += batchSize) {
       const size = Math.min(batchSize, this.count - start);
       if (!order) {
         yield this.slice(start, size);

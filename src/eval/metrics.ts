@@ -66,6 +66,8 @@ export interface RunMetrics {
   split?: { train: number; merge: number; test: number };
   /** Per alignment method, per feature space: the aligner's diagnostics (canonical correlations...). */
   alignment?: Record<string, unknown>;
+  /** What reproduces the numbers: the hash of the resolved recipe and every seed it implies. */
+  reproducibility?: { recipeHash: string; seeds: { split: number; models: number[]; alpha: number } };
   /** How the run computed: wasm threads, training jobs, and this process's peak resident memory. */
   resources?: { threads: number; jobs: number; peakRssMB: number };
 }

@@ -4,7 +4,7 @@ import { splitOff } from '../data/split.js';
 import type { AlphaInit, AlphaKind } from '../eval/metrics.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { alphaInits, type AlphaInitContext } from './alphaInits.js';
-import { learnAlphaMasks, type LearnAlphaOptions, type LearnAlphaProgress, type LearnedAlpha } from './learnAlpha.js';
+import { learnAlphaMasks, type LearnAlphaHooks, type LearnAlphaOptions, type LearnedAlpha } from './learnAlpha.js';
 import type { AlphaMasks } from './mergeParams.js';
 
 export interface AlphaMaskContext extends AlphaInitContext {
@@ -15,7 +15,8 @@ export interface AlphaMaskContext extends AlphaInitContext {
   train: TensorSet;
   validation: TensorSet;
   learn: LearnAlphaOptions;
-  onProgress?: (progress: LearnAlphaProgress) => void;
+  /** Progress, checkpoints and resuming of learned alpha. */
+  hooks?: LearnAlphaHooks;
 }
 
 /**
@@ -23,12 +24,12 @@ export interface AlphaMaskContext extends AlphaInitContext {
  * (trained from the `init` masks). The caller owns the returned masks; `learned` also carries the
  * training curves.
  */
-export function alphaMasksFor(alpha: AlphaKind, context: AlphaMaskContext): { masks: AlphaMasks; learned?: LearnedAlpha } {
+export async function alphaMasksFor(alpha: AlphaKind, context: AlphaMaskContext): Promise<{ masks: AlphaMasks; learned?: LearnedAlpha }> {
   if (alpha !== 'learned') return { masks: alphaInits.get(alpha).masks(context) };
   const start = alphaInits.get(context.init).masks(context);
   try {
-    const { spec, paramsA, paramsB, train, validation, learn, onProgress } = context;
-    const learned = learnAlphaMasks(spec, paramsA, paramsB, start, train, validation, learn, onProgress);
+    const { spec, paramsA, paramsB, train, validation, learn, hooks } = context;
+    const learned = await learnAlphaMasks(spec, paramsA, paramsB, start, train, validation, learn, hooks);
     return { masks: learned.masks, learned };
   } finally {
     Object.values(start).forEach((t) => t.dispose());

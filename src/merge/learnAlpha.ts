@@ -5,6 +5,7 @@ import type { CurvePoint } from '../eval/metrics.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import { trainableParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
+import { Adam } from '../train/adam.js';
 import { nonFiniteParams } from '../train/trainModel.js';
 import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
@@ -24,6 +25,27 @@ export interface LearnAlphaOptions {
 export interface LearnAlphaProgress {
   step: number;
   steps: number;
+}
+
+/**
+ * Learned-alpha training in progress, as saved at each validation: enough to continue bit for bit.
+ * Tensors are the trainer's own during a checkpoint call; a state passed to `resume` stays the caller's.
+ */
+export interface AlphaTrainState {
+  logits: ParamMap;
+  optimizer: { step: number; m: ParamMap; v: ParamMap };
+  best: { step: number; loss: number; masks: AlphaMasks };
+  /** Loss and accuracy of every training batch so far, and every validation. */
+  curve: CurvePoint[];
+  validation: CurvePoint[];
+}
+
+export interface LearnAlphaHooks {
+  onProgress?: (progress: LearnAlphaProgress) => void;
+  /** Called after each validation before the last, with the state to save. */
+  onCheckpoint?: (state: AlphaTrainState) => void | Promise<void>;
+  /** Continue from a saved state instead of the initial masks. */
+  resume?: AlphaTrainState;
 }
 
 export interface LearnedAlpha {
@@ -59,7 +81,7 @@ function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Reco
  * training mode (batch statistics), since its running statistics are recomputed after merging anyway
  * (resetBatchNormStats); the statistics' masks stay at their initial values.
  */
-export function learnAlphaMasks(
+export async function learnAlphaMasks(
   spec: ModelSpec,
   paramsA: ParamMap,
   paramsB: ParamMap,
@@ -67,8 +89,8 @@ export function learnAlphaMasks(
   train: TensorSet,
   validation: TensorSet,
   options: LearnAlphaOptions,
-  onProgress?: (progress: LearnAlphaProgress) => void,
-): LearnedAlpha {
+  hooks: LearnAlphaHooks = {},
+): Promise<LearnedAlpha> {
   const clip = options.clip ?? 1e-3;
   const evalEvery = options.evalEvery ?? 25;
   const names = trainableParams(spec);
@@ -78,22 +100,33 @@ export function learnAlphaMasks(
   const frozen = tf.tidy(() =>
     Object.fromEntries(fixedNames.map((n) => [n, tf.add(paramsB[n]!, tf.mul(initial[n]!, tf.sub(paramsA[n]!, paramsB[n]!)))])),
   ) as ParamMap;
+  const resume = hooks.resume;
   const logits = Object.fromEntries(
     names.map((n) => {
-      const start = tf.tidy(() => {
-        const p = tf.clipByValue(initial[n]!, clip, 1 - clip);
-        return tf.log(tf.div(p, tf.sub(1, p)));
-      });
+      const start = resume
+        ? resume.logits[n]!
+        : tf.tidy(() => {
+            const p = tf.clipByValue(initial[n]!, clip, 1 - clip);
+            return tf.log(tf.div(p, tf.sub(1, p)));
+          });
       const variable = tf.variable(start, true);
-      start.dispose();
+      if (!resume) start.dispose();
       return [n, variable];
     }),
   ) as Record<string, tf.Variable>;
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = new Adam(options.learningRate, logits, resume?.optimizer);
+  // Batch losses stay on the backend until they are read: at a checkpoint or at the end.
   const recorded: { loss: tf.Scalar; correct: tf.Scalar; count: number }[] = [];
-  const validationCurve: CurvePoint[] = [];
-  let best: { step: number; loss: number; masks: AlphaMasks } | undefined;
+  const curve: CurvePoint[] = [...(resume?.curve ?? [])];
+  const validationCurve: CurvePoint[] = [...(resume?.validation ?? [])];
+  let best = resume ? { ...resume.best, masks: cloneParams(resume.best.masks) } : undefined;
   let diverged: LearnedAlpha['diverged'];
+  const readRecorded = () => {
+    for (const r of recorded.splice(0)) {
+      curve.push({ step: curve.length + 1, loss: r.loss.dataSync()[0]!, accuracy: r.correct.dataSync()[0]! / r.count });
+      tf.dispose([r.loss, r.correct]);
+    }
+  };
   /** Validates the current masks; false (and `diverged` set) when the loss is no longer finite. */
   const validate = (step: number): boolean => {
     const { loss, accuracy } = evaluateLogits(
@@ -102,14 +135,14 @@ export function learnAlphaMasks(
     );
     if (!Number.isFinite(loss)) {
       // Only now are the step losses read: which step went bad first, and which masks broke.
-      const losses = recorded.map((r) => r.loss.dataSync()[0]!);
-      const first = losses.findIndex((l) => !Number.isFinite(l));
+      readRecorded();
+      const first = curve.findIndex((point) => !Number.isFinite(point.loss));
       const badStep = first >= 0 ? first + 1 : step;
       const broken = nonFiniteParams(logits);
       diverged = {
         step: badStep,
         message:
-          `alpha training diverged at step ${badStep} (loss ${first >= 0 ? losses[first] : loss})` +
+          `alpha training diverged at step ${badStep} (loss ${first >= 0 ? curve[first]!.loss : loss})` +
           `${broken.length ? `; non-finite alpha logits: ${broken.slice(0, 5).join(', ')}${broken.length > 5 ? ', ...' : ''}` : ''}` +
           `; kept the masks of step ${best?.step ?? 0}; lower merge.learningRate`,
       };
@@ -130,25 +163,40 @@ export function learnAlphaMasks(
     return true;
   };
   try {
-    if (!validate(0)) throw new InputError('alpha training: the merged model of the initial masks gives a non-finite validation loss; check both models for NaN or infinite weights');
-    let step = 0;
+    if (!resume && !validate(0)) {
+      throw new InputError('alpha training: the merged model of the initial masks gives a non-finite validation loss; check both models for NaN or infinite weights');
+    }
+    let step = optimizer.step;
+    const stepsPerPass = Math.ceil(train.count / options.batchSize);
     training: while (step < options.steps) {
-      for (const batch of train.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${step}`))) {
-        let correct: tf.Scalar | undefined;
-        const loss = optimizer.minimize(() => {
-          const out = spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), batch.x, { training });
-          correct = tf.keep(countCorrect(out, batch.y));
-          return crossEntropy(out, batch.y);
-        }, true)!;
-        recorded.push({ loss, correct: correct!, count: batch.y.shape[0] });
-        tf.dispose([batch.x, batch.y]);
+      // Each pass over the training part has its own order, seeded by the step it starts at.
+      const passStart = step - (step % stepsPerPass);
+      for (const batch of train.batches(options.batchSize, subSeed(options.seed, `alpha-epoch/${passStart}`), step - passStart)) {
+        const { value: loss, grads, correct } = tf.tidy(() => {
+          let batchCorrect: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), batch.x, { training });
+            batchCorrect = tf.keep(countCorrect(out, batch.y));
+            return crossEntropy(out, batch.y);
+          }, Object.values(logits));
+          return { value, grads, correct: batchCorrect! };
+        });
+        optimizer.apply(logits, Object.fromEntries(Object.entries(logits).map(([n, v]) => [n, grads[v.name]!])));
+        tf.dispose([...Object.values(grads), batch.x, batch.y]);
+        recorded.push({ loss, correct, count: batch.y.shape[0] });
         step++;
-        if ((step % evalEvery === 0 || step === options.steps) && !validate(step)) break training;
-        onProgress?.({ step, steps: options.steps });
+        if (step % evalEvery === 0 || step === options.steps) {
+          if (!validate(step)) break training;
+          if (hooks.onCheckpoint && step < options.steps) {
+            readRecorded();
+            await hooks.onCheckpoint({ logits, optimizer: { step, m: momentsOf(optimizer, 'm'), v: momentsOf(optimizer, 'v') }, best: best!, curve, validation: validationCurve });
+          }
+        }
+        hooks.onProgress?.({ step, steps: options.steps });
         if (step >= options.steps) break; // the generator makes no further batches
       }
     }
-    const curve = recorded.map((r, i) => ({ step: i + 1, loss: r.loss.dataSync()[0]!, accuracy: r.correct.dataSync()[0]! / r.count }));
+    readRecorded();
     const kept = best!;
     best = undefined; // ownership passes to the caller
     return { masks: kept.masks, curve, validation: validationCurve, bestStep: kept.step, ...(diverged ? { diverged } : {}) };
@@ -158,4 +206,12 @@ export function learnAlphaMasks(
     optimizer.dispose();
     tf.dispose([...Object.values(differences), ...Object.values(logits), ...Object.values(frozen)]);
   }
+}
+
+function momentsOf(optimizer: Adam, which: 'm' | 'v'): ParamMap {
+  return Object.fromEntries(Object.entries(optimizer.moments).map(([n, moments]) => [n, moments[which]]));
+}
+
+function cloneParams(params: ParamMap): ParamMap {
+  return tf.tidy(() => Object.fromEntries(Object.entries(params).map(([n, t]) => [n, tf.clone(t)])));
 }

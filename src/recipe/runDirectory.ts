@@ -10,8 +10,15 @@ export function runPaths(dir: string) {
     model: (index: number) => join(dir, 'models', `model-${index}.safetensors`),
     /** Training in progress, saved after every epoch; removed when the model is finished. */
     trainState: (index: number) => join(dir, 'models', `model-${index}.training.safetensors`),
+    alignedDir: join(dir, 'aligned'),
     aligned: (align: AlignMethod) => join(dir, 'aligned', `model-1-${align}.safetensors`),
+    masksDir: join(dir, 'masks'),
+    mergesDir: join(dir, 'merges'),
     masks: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'masks', `${align}-${alpha}.safetensors`),
+    /** Learned-alpha training in progress, saved at each validation; removed when it finishes. */
+    alphaState: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'masks', `${align}-${alpha}.training.safetensors`),
+    /** A finished merge variant's metrics (and alpha curves): written last, so its presence means done. */
+    mergeResult: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'merges', `${align}-${alpha}.json`),
     metrics: join(dir, 'metrics.json'),
     summary: join(dir, 'summary.md'),
     figures: join(dir, 'figures'),
@@ -23,4 +30,22 @@ export type RunPaths = ReturnType<typeof runPaths>;
 /** A short, stable hash of a JSON value, for "was this file made from the same settings?" checks. */
 export function configHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The first field where two recipes differ, as `path: old → new`, or undefined when they are equal.
+ * Used to refuse resuming a run directory with a recipe other than the one that started it.
+ */
+export function recipeChange(saved: unknown, current: unknown, path = ''): string | undefined {
+  if (JSON.stringify(saved) === JSON.stringify(current)) return undefined;
+  const bothObjects = typeof saved === 'object' && saved !== null && typeof current === 'object' && current !== null;
+  if (!bothObjects || Array.isArray(saved) || Array.isArray(current)) {
+    return `${path || '(the recipe)'}: ${JSON.stringify(saved)} → ${JSON.stringify(current)}`;
+  }
+  const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
+  for (const key of keys) {
+    const change = recipeChange((saved as Record<string, unknown>)[key], (current as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    if (change) return change;
+  }
+  return undefined;
 }

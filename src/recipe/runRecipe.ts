@@ -1,14 +1,17 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { aligners } from '../align/aligners.js';
-import { collectSpaceMoments } from '../align/moments.js';
+import { collectSpaceMoments, type SpaceMoments } from '../align/moments.js';
 import { applyTransforms } from '../align/transform.js';
 import { selectBackend, wasmThreadCount } from '../backend/selectBackend.js';
 import { TensorSet } from '../data/batches.js';
 import { evaluateEnsemble, evaluateModel } from '../eval/evaluate.js';
 import type { AlignMethod, AlphaCurve, MergeMetrics, ModelMetrics, RunMetrics } from '../eval/metrics.js';
-import { saveCheckpoint } from '../io/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { alphaMasksFor, alphaTrainingSets } from '../merge/alphaMasks.js';
+import { disposeAlphaTrainState, loadAlphaTrainState, removeAlphaTrainState, saveAlphaTrainState } from '../merge/alphaTrainState.js';
 import { fisherCache } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { disposeParams } from '../nn/init.js';
@@ -19,9 +22,10 @@ import { writeReport } from '../report/writeReport.js';
 import { silentObserver, type RunObserver } from './observer.js';
 import { baseModels, loadRunData, type DataInfo } from './baseModels.js';
 import { checkRecipe } from './loadRecipe.js';
-import { runPaths, type RunPaths } from './runDirectory.js';
+import { configHash, recipeChange, runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
+import { InputError } from '../util/errors.js';
 import { parallelism } from '../util/parallelism.js';
 
 export interface RunOptions {
@@ -34,6 +38,40 @@ export interface RunOptions {
   jobs?: number;
   /** wasm compute threads for the run; default MERGE_TRAIN_THREADS, else one per core. */
   threads?: number;
+  /**
+   * Redo every stage of an existing run directory, even if its recipe changed (base models made
+   * from the same settings are still reused). Without it, a directory of another recipe is refused.
+   */
+  restart?: boolean;
+}
+
+/**
+ * Makes `paths.dir` the run directory of `recipe`. A directory holding a run of the same recipe is
+ * resumed: each stage whose output is there is skipped. One of another recipe is refused, naming the
+ * changed field, unless `restart`, which removes every stage output but the base models (their
+ * checkpoints record the settings that made them).
+ */
+async function claimRunDirectory(paths: RunPaths, recipe: Recipe, restart: boolean): Promise<void> {
+  if (existsSync(paths.recipe)) {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(await readFile(paths.recipe, 'utf8'));
+    } catch {
+      saved = undefined;
+    }
+    const change = recipeChange(saved, recipe);
+    if (change && !restart) {
+      throw new InputError(
+        `${paths.dir} holds a run of another recipe (${change}); resume it with the same recipe, choose another --out, or add --restart to redo its stages (base models trained with the same settings are kept)`,
+      );
+    }
+    if (change || restart) {
+      for (const output of [paths.alignedDir, paths.masksDir, paths.mergesDir, paths.metrics, paths.summary, paths.figures]) {
+        await rm(output, { recursive: true, force: true });
+      }
+    }
+  }
+  await writeJsonAtomic(paths.recipe, recipe);
 }
 
 export interface RunResult {
@@ -71,7 +109,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const jobs = parallelism('jobs', options.jobs, 'MERGE_TRAIN_JOBS');
   const backend = await selectBackend(recipe.backend, { threads });
   observer.log(`backend: ${backend}`);
-  await writeJsonAtomic(paths.recipe, recipe);
+  await claimRunDirectory(paths, recipe, options.restart ?? false);
 
   const { splits, spec: builtSpec, dataInfo } = await timed(timings, 'data', () => loadRunData(recipe, source));
   observer.log(`data: ${splits.name} train ${splits.train.count} / merge ${splits.merge.count} / test ${splits.test.count}`);
@@ -105,22 +143,33 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
 
     // Model A is the anchor; model B is aligned to it. (More models: hierarchical merging, later.)
     const [paramsA, paramsB] = [models[0]!, models[1]!];
-    const moments = await timed(timings, 'statistics', () => collectSpaceMoments(spec, paramsA, paramsB, merge, recipe.align.batchSize));
+    let moments: SpaceMoments[] | undefined;
     const merges: MergeMetrics[] = [];
     const alphaCurves: AlphaCurve[] = [];
     const diagnostics: Record<string, unknown> = {};
     for (const method of recipe.align.methods) {
-      const aligned = await timed(timings, 'align', () => {
-        const result = aligners.get(method).align(moments, { gamma: recipe.align.gamma });
-        diagnostics[method] = result.diagnostics;
-        return applyTransforms(spec, paramsB, result.transforms);
-      });
+      const alignedPath = paths.aligned(method);
+      let aligned: ParamMap;
+      if (existsSync(alignedPath)) {
+        const saved = await loadCheckpoint(alignedPath);
+        aligned = saved.params;
+        diagnostics[method] = saved.info.details?.diagnostics;
+        observer.log(`align ${method}: reusing ${alignedPath}`);
+      } else {
+        moments ??= await timed(timings, 'statistics', () => collectSpaceMoments(spec, paramsA, paramsB, merge, recipe.align.batchSize));
+        const statistics = moments;
+        aligned = await timed(timings, 'align', () => {
+          const result = aligners.get(method).align(statistics, { gamma: recipe.align.gamma });
+          diagnostics[method] = result.diagnostics;
+          return applyTransforms(spec, paramsB, result.transforms);
+        });
+        await saveCheckpoint(alignedPath, spec, aligned, {
+          kind: 'aligned',
+          ...dataInfo,
+          details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
+        });
+      }
       owned.push(aligned);
-      await saveCheckpoint(paths.aligned(method), spec, aligned, {
-        kind: 'aligned',
-        ...dataInfo,
-        details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
-      });
       const mergeData = { ...alphaData, test, batchNormData, fisherOf: (params: ParamMap) => fisher.fisherOf(spec, params) };
       const results = await mergeVariants(recipe, spec, method, paramsA, aligned, mergeData, dataInfo, paths, timings, observer);
       merges.push(...results.merges);
@@ -139,6 +188,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       versions: versions(backend),
       split: dataInfo.split,
       alignment: diagnostics,
+      reproducibility: {
+        recipeHash: configHash(recipe),
+        seeds: { split: recipe.seed, models: models.map((_, i) => recipe.seed + i), alpha: recipe.seed },
+      },
       resources: { threads, jobs, peakRssMB: peakRssMB() },
     };
     await writeJsonAtomic(paths.metrics, metrics);
@@ -154,7 +207,17 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   }
 }
 
-/** Uniform, Fisher-weighted and learned merges of A with one aligned B, each evaluated on the test split. */
+/** What a finished merge variant leaves in merges/: its metrics and, for learned alpha, its curves. */
+interface MergeResultFile {
+  merge: MergeMetrics;
+  curve?: AlphaCurve;
+}
+
+/**
+ * Uniform, Fisher-weighted and learned merges of A with one aligned B, each evaluated on the test
+ * split. A variant finished before an interruption is read back; learned alpha resumes from its last
+ * validation.
+ */
 async function mergeVariants(
   recipe: Recipe,
   spec: ModelSpec,
@@ -178,6 +241,18 @@ async function mergeVariants(
   const curves: AlphaCurve[] = [];
   for (const alpha of recipe.merge.alphas) {
     const init = alpha === 'learned' ? recipe.merge.init : null;
+    const resultPath = paths.mergeResult(align, alpha);
+    if (existsSync(resultPath)) {
+      // Finished before an interruption: its result file is written last.
+      const saved = JSON.parse(await readFile(resultPath, 'utf8')) as MergeResultFile;
+      merges.push(saved.merge);
+      if (saved.curve) curves.push(saved.curve);
+      observer.log(`merge ${align} · ${alpha}: reusing ${resultPath}`);
+      continue;
+    }
+    const statePath = paths.alphaState(align, alpha);
+    const resume = alpha === 'learned' ? await loadAlphaTrainState(statePath) : undefined;
+    if (resume) observer.log(`learn alpha (${align}): resuming after step ${resume.optimizer.step} from ${statePath}`);
     const bar = alpha === 'learned' ? observer.bar(`learn alpha (${align}, ${init} init)`, recipe.merge.steps) : undefined;
     const { masks, learned } = await timed(timings, `${alpha} alpha`, () =>
       alphaMasksFor(alpha, {
@@ -189,12 +264,19 @@ async function mergeVariants(
         train: data.train,
         validation: data.validation,
         learn: { ...recipe.merge, seed: recipe.seed },
-        onProgress: (p) => bar?.update(p.step),
+        hooks: {
+          onProgress: (p) => bar?.update(p.step),
+          onCheckpoint: (state) => saveAlphaTrainState(statePath, state),
+          resume,
+        },
+      }).finally(() => {
+        bar?.stop();
+        if (resume) disposeAlphaTrainState(resume);
       }),
     );
-    bar?.stop();
     try {
-      if (learned) curves.push({ align, init: recipe.merge.init, points: learned.curve, validation: learned.validation, bestStep: learned.bestStep });
+      const curve = learned && { align, init: recipe.merge.init, points: learned.curve, validation: learned.validation, bestStep: learned.bestStep };
+      if (curve) curves.push(curve);
       const merged = mergeParams(paramsA, alignedB, masks);
       const result: MergeMetrics = { align, alpha, init, testAccuracy: 0, testLoss: 0, meanAlpha: meanAlpha(masks) };
       if (learned?.diverged) {
@@ -218,6 +300,9 @@ async function mergeVariants(
       merges.push(result);
       observer.log(`merge ${align} · ${alpha}${init ? ` (${init} init)` : ''}: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%`);
       await saveCheckpoint(paths.masks(align, alpha), spec, masks, { kind: 'alpha', ...dataInfo, details: { align, alpha, init } });
+      const file: MergeResultFile = curve ? { merge: result, curve } : { merge: result };
+      await writeJsonAtomic(resultPath, file);
+      await removeAlphaTrainState(statePath);
     } finally {
       disposeParams(masks);
     }

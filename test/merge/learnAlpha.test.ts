@@ -51,13 +51,13 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     validation.dispose();
   });
 
-  it('stops when the loss turns NaN, says at which step and which masks broke, and keeps the best masks so far', () => {
+  it('stops when the loss turns NaN, says at which step and which masks broke, and keeps the best masks so far', async () => {
     const before = liveTensors();
     // One corrupt training example: the first batch's loss and every gradient turn NaN.
     const corrupt = separableSet(100, inputShape, 3, 2);
     corrupt.x[7] = Number.NaN;
     const corruptTrain = new TensorSet(corrupt, inputShape);
-    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, corruptTrain, validation, { ...options, evalEvery: 1 });
+    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, corruptTrain, validation, { ...options, evalEvery: 1 });
     corruptTrain.dispose();
     expect(learned.diverged?.message).toMatch(
       /^alpha training diverged at step 1 \(loss NaN\); non-finite alpha logits: fc1\.weight, fc1\.bias, .*; kept the masks of step 0; lower merge\.learningRate$/,
@@ -70,10 +70,10 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     expect(liveTensors()).toBe(before);
   });
 
-  it('keeps masks in [0, 1], returns those of bestStep, and lowers the training loss', () => {
+  it('keeps masks in [0, 1], returns those of bestStep, and lowers the training loss', async () => {
     const before = liveTensors();
     const progress: LearnAlphaProgress[] = [];
-    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, options, (p) => progress.push(p));
+    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, options, { onProgress: (p) => progress.push(p) });
     const { masks, curve, validation: points, bestStep } = learned;
 
     expect(Object.keys(masks)).toEqual(Object.keys(paramsA));
@@ -114,10 +114,10 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     expect(Object.values(paramsB).every((t) => !t.isDisposed)).toBe(true);
   });
 
-  it('with zero steps returns the (clipped) initial masks', () => {
+  it('with zero steps returns the (clipped) initial masks', async () => {
     const before = liveTensors();
     const ones = constantMasks(paramsA, 1);
-    const learned = learnAlphaMasks(spec, paramsA, paramsB, ones, train, validation, { ...options, steps: 0, clip: 0.01 });
+    const learned = await learnAlphaMasks(spec, paramsA, paramsB, ones, train, validation, { ...options, steps: 0, clip: 0.01 });
     expect(learned.bestStep).toBe(0);
     expect(learned.curve).toEqual([]);
     expect(learned.validation.map((p) => p.step)).toEqual([0]);
@@ -131,9 +131,9 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     expect(liveTensors()).toBe(before);
   });
 
-  it('runs across epochs when steps exceed one pass, validating at the last step', () => {
+  it('runs across epochs when steps exceed one pass, validating at the last step', async () => {
     const before = liveTensors();
-    const learned = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 7, batchSize: 30 });
+    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 7, batchSize: 30 });
     expect(learned.curve.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(learned.validation.map((p) => p.step)).toEqual([0, 5, 7]);
     expect(allIn01(learned.masks)).toBe(true);
@@ -141,9 +141,9 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     expect(liveTensors()).toBe(before);
   });
 
-  it('is reproducible for a seed', () => {
-    const first = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
-    const second = learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+  it('is reproducible for a seed', async () => {
+    const first = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+    const second = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
     expect(second.bestStep).toBe(first.bestStep);
     expect(second.curve).toEqual(first.curve);
     expect(second.validation).toEqual(first.validation);
@@ -162,7 +162,7 @@ describe('learnAlphaMasks leaves no trainable variables behind', () => {
     const init = constantMasks(a, 0.5);
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
     const tensorsBefore = liveTensors();
-    const learned = learnAlphaMasks(spec, a, b, init, data, data, { steps: 3, batchSize: 20, learningRate: 0.01, seed: 0 });
+    const learned = await learnAlphaMasks(spec, a, b, init, data, data, { steps: 3, batchSize: 20, learningRate: 0.01, seed: 0 });
     disposeParams(learned.masks);
     expect(liveTensors()).toBe(tensorsBefore);
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);

@@ -17,6 +17,7 @@ export async function runRecipeCommand(recipeName: string, options: Record<strin
     recipePath: path,
     outDir: typeof options.out === 'string' ? options.out : undefined,
     jobs: options.jobs as number | undefined,
+    restart: options.restart === true,
     threads: options.threads as number | undefined,
   });
   console.log(`\n${summaryTable(metrics)}\n`);
@@ -27,6 +28,7 @@ export async function runRecipeCommand(recipeName: string, options: Record<strin
 export function addRunOptions(command: Command): Command {
   command
     .option('--out <dir>', 'run directory (default reports/<name>)')
+    .option('--restart', 'redo every stage of an existing run directory, even for a changed recipe (matching base models are kept)')
     .option('--jobs <n>', 'base models trained at once, in worker processes (default: MERGE_TRAIN_JOBS, else one per core)', positiveInteger)
     .option(...threadsOption);
   return addRecipeOptions(command);

@@ -122,7 +122,7 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
   const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, defaults.merge.validationFraction);
   const fisher = fisherCache(merge, options.fisher);
   const bar = terminalObserver().bar('learn alpha', options.steps);
-  const { masks } = alphaMasksFor(options.alpha, {
+  const { masks } = await alphaMasksFor(options.alpha, {
     spec: a.spec,
     paramsA: a.params,
     paramsB: b.params,
@@ -130,7 +130,7 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
     init: options.init,
     ...alphaData,
     learn: { ...defaults.merge, steps: options.steps, learningRate: options.alphaLr, seed: options.seed },
-    onProgress: (p) => bar.update(p.step),
+    hooks: { onProgress: (p) => bar.update(p.step) },
   });
   bar.stop();
   const merged = mergeParams(a.params, b.params, masks);
