@@ -25,6 +25,10 @@ const vggConfig = z.strictObject({
     .describe('vgg11, or a list of conv widths and "M" (max-pool)'),
   width: z.number().positive().default(1).describe('channel multiplier'),
   batchNorm: z.boolean().default(true),
+}).superRefine((config, context) => {
+  if (Array.isArray(config.layout) && config.layout.every((item) => item === 'M')) {
+    context.addIssue({ code: 'custom', path: ['layout'], input: config.layout, message: 'expected at least one convolution width besides "M"' });
+  }
 });
 
 const resnetConfig = z.strictObject({
@@ -32,6 +36,15 @@ const resnetConfig = z.strictObject({
   widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]).describe('channels per stage'),
   width: z.number().positive().default(1).describe('channel multiplier'),
   batchNorm: z.boolean().default(true),
+}).superRefine((config, context) => {
+  if (config.blocks.length !== config.widths.length) {
+    context.addIssue({
+      code: 'custom',
+      path: ['widths'],
+      input: config.widths,
+      message: `expected one width per stage, as many as model.config.blocks (${config.blocks.length})`,
+    });
+  }
 });
 
 export const families = new Registry<FamilyEntry>('model family', [

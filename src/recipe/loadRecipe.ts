@@ -228,21 +228,6 @@ function checkModel(family: FamilyEntry, config: unknown, dataset: DatasetEntry,
   const parsed = schema.safeParse(config, { reportInput: true });
   if (!parsed.success) throw new InputError(describeIssues(source, parsed.error, schema, ['model', 'config']));
   const settings = parsed.data;
-  // What the family schemas cannot say on their own.
-  if (family.name === 'resnet') {
-    const { blocks, widths } = settings as { blocks: number[]; widths: number[] };
-    if (blocks.length !== widths.length) {
-      throw new InputError(
-        `${source}: model.config.widths: expected one width per stage, as many as model.config.blocks (${blocks.length}), got ${widths.length} (${showValue(widths)})`,
-      );
-    }
-  }
-  if (family.name === 'vgg') {
-    const { layout } = settings as { layout: 'vgg11' | (number | 'M')[] };
-    if (Array.isArray(layout) && !layout.some((item) => item !== 'M')) {
-      throw new InputError(`${source}: model.config.layout: expected at least one convolution width besides "M", got ${showValue(layout)}`);
-    }
-  }
   try {
     family.build(settings, dataset.inputShape, dataset.numClasses);
   } catch (error) {
@@ -374,8 +359,17 @@ export async function loadRecipe(nameOrPath: string, overrides: RecipeInput | Re
   if (text.includes('\u0000')) throw new InputError(`${path}: not valid YAML: the file holds NUL bytes; expected a YAML or JSON text file`);
   const value = parseRecipeText(text, path);
   if (value === null || value === undefined) throw new InputError(`${path}: the recipe is empty; expected a mapping of fields with at least a name`);
-  const merged = typeof value === 'object' && !Array.isArray(value) ? withOverrides(value as Record<string, unknown>, overrides as Record<string, unknown>) : value;
-  const recipe = parseRecipe(merged, path);
-  checkRecipe(recipe, path);
+  const hasOverrides = Object.keys(overrides).length > 0;
+  if (!hasOverrides) {
+    const recipe = parseRecipe(value, path);
+    checkRecipe(recipe, path);
+    return { recipe, path };
+  }
+  // The file is checked on its own first, so a bad command-line value is not blamed on the file.
+  checkRecipe(parseRecipe(value, path), path);
+  const merged = withOverrides(value as Record<string, unknown>, overrides as Record<string, unknown>);
+  const source = `${path} with the command-line options`;
+  const recipe = parseRecipe(merged, source);
+  checkRecipe(recipe, source);
   return { recipe, path };
 }

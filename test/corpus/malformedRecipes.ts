@@ -124,7 +124,7 @@ export const malformedRecipes: MalformedRecipe[] = [
   {
     title: 'resnet: blocks and widths of different lengths',
     text: named('model:\n  family: resnet\n  config: { blocks: [1, 1, 1], widths: [8, 16] }\nmerge: { alphas: [uniform] }\n'),
-    expect: ['model.config.widths: expected one width per stage, as many as model.config.blocks (3), got 2'],
+    expect: ['model.config.widths: expected one width per stage, as many as model.config.blocks (3), got a list [8,16]'],
   },
   { title: 'resnet: no stages', text: named('model:\n  family: resnet\n  config: { blocks: [] }\nmerge: { alphas: [uniform] }\n'), expect: ['model.config.blocks: expected at least 1 item'] },
   { title: 'resnet: a negative width', text: named('model:\n  family: resnet\n  config: { widths: [-16, 32, 64] }\nmerge: { alphas: [uniform] }\n'), expect: ['model.config.widths[0]: expected an integer > 0, got -16'] },
