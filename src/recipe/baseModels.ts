@@ -125,12 +125,21 @@ export async function baseModels(
     } else {
       const threads = Math.max(1, Math.floor(options.threads / jobs));
       const queue = [...missing];
-      const runNext = async (): Promise<void> => {
-        for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-          await trainInWorker({ recipe, index: i, dir: paths.dir, threads, source: options.source }, observer);
+      // One worker process per lane, trained model after model: it starts and loads the data once.
+      const lane = async (): Promise<void> => {
+        const worker = startTrainWorker(threads, observer);
+        try {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+            await worker.train({ recipe, index: i, dir: paths.dir, threads, source: options.source });
+          }
+        } catch (error) {
+          queue.length = 0; // the other lanes stop after their current model
+          throw error;
+        } finally {
+          worker.stop();
         }
       };
-      await Promise.all(Array.from({ length: jobs }, runNext));
+      await Promise.all(Array.from({ length: jobs }, lane));
       for (const i of missing) models[i] = (await loadCheckpoint(paths.model(i))).params;
     }
     return models as ParamMap[];
@@ -165,27 +174,38 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file, execArgv: fromSource && !loadsTypeScript ? [...process.execArgv, '--import', 'tsx'] : process.execArgv };
 }
 
-/** Runs one {@link TrainJob} in a child process; rejects with the worker's error. */
-function trainInWorker(job: TrainJob, observer: RunObserver): Promise<void> {
+/** A training worker process: `train` runs one job and rejects with the worker's error; `stop` lets it exit. */
+function startTrainWorker(threads: number, observer: RunObserver): { train(job: TrainJob): Promise<void>; stop(): void } {
   const { file, execArgv } = workerEntry();
   const replay = observerReplayer(observer);
-  return new Promise((resolve, reject) => {
-    const child = fork(file, [], { execArgv, env: { ...process.env, MERGE_TRAIN_THREADS: String(job.threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let outcome: WorkerMessage | undefined;
-    child.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'observer') replay(message.message);
-      else outcome = message;
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (outcome?.kind === 'done') return resolve();
-      if (outcome?.kind === 'failed') {
-        const error = outcome.inputError ? new InputError(outcome.message) : new Error(outcome.message);
-        if (outcome.stack) error.stack = outcome.stack;
-        return reject(error);
-      }
-      reject(new Error(`training worker for model ${job.index} exited (${signal ?? `code ${code}`}) before finishing`));
-    });
-    child.send(job);
+  const child = fork(file, [], { execArgv, env: { ...process.env, MERGE_TRAIN_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let pending: { index: number; resolve: () => void; reject: (error: Error) => void } | undefined;
+  const fail = (error: Error) => {
+    pending?.reject(error);
+    pending = undefined;
+  };
+  child.on('message', (message: WorkerMessage) => {
+    if (message.kind === 'observer') return replay(message.message);
+    if (message.kind === 'done') pending?.resolve();
+    else {
+      const error = message.inputError ? new InputError(message.message) : new Error(message.message);
+      if (message.stack) error.stack = message.stack;
+      pending?.reject(error);
+    }
+    pending = undefined;
   });
+  child.on('error', fail);
+  child.on('exit', (code, signal) => {
+    if (pending) fail(new Error(`training worker for model ${pending.index} exited (${signal ?? `code ${code}`}) before finishing`));
+  });
+  return {
+    train: (job) =>
+      new Promise((resolve, reject) => {
+        pending = { index: job.index, resolve, reject };
+        child.send(job);
+      }),
+    stop: () => {
+      if (child.connected) child.disconnect();
+    },
+  };
 }
