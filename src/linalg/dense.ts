@@ -1,9 +1,10 @@
-import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { Matrix } from 'ml-matrix';
 import { linearSumAssignment } from 'linear-sum-assignment';
 
 /**
- * The few dense float64 routines the aligners need, on row-major Float64Array matrices.
- * Built on ml-matrix (eigen/SVD) and linear-sum-assignment (Jonker-Volgenant, as scipy uses).
+ * Dense matrices as plain row-major arrays, their conversion to ml-matrix, and the linear assignment
+ * the permutation aligner needs (linear-sum-assignment: Jonker-Volgenant, as scipy uses). CCA's
+ * eigen and polar decompositions live in their own files here (symmetricEigen.ts, polar.ts).
  */
 
 /** A square or rectangular row-major float64 matrix. */
@@ -23,39 +24,6 @@ export function fromMlMatrix(m: Matrix): DenseMatrix {
   const data = new Float64Array(m.rows * m.columns);
   for (let i = 0; i < m.rows; i++) data.set(m.getRow(i), i * m.columns);
   return { rows: m.rows, cols: m.columns, data };
-}
-
-/**
- * The square root, inverse square root and extreme eigenvalues of a symmetric positive-definite
- * matrix.
- */
-export function symmetricSqrtAndInverse(s: Matrix): { sqrt: Matrix; invSqrt: Matrix; minEigenvalue: number; maxEigenvalue: number } {
-  const eig = new EigenvalueDecomposition(s, { assumeSymmetric: true });
-  const values = eig.realEigenvalues;
-  const vectors = eig.eigenvectorMatrix;
-  const minEigenvalue = Math.min(...values);
-  const maxEigenvalue = Math.max(...values);
-  const scaled = (f: (v: number) => number): Matrix => {
-    const vd = vectors.clone();
-    for (let j = 0; j < values.length; j++) {
-      const factor = f(values[j]!);
-      for (let i = 0; i < vd.rows; i++) vd.set(i, j, vd.get(i, j) * factor);
-    }
-    return vd.mmul(vectors.transpose());
-  };
-  return { sqrt: scaled(Math.sqrt), invSqrt: scaled((v) => 1 / Math.sqrt(v)), minEigenvalue, maxEigenvalue };
-}
-
-/**
- * The orthogonal polar factor U V^T of M = U S V^T (the orthogonal matrix closest to M), with the
- * singular values S, largest first.
- */
-export function polarFactor(m: Matrix): { orthogonal: Matrix; singularValues: Float64Array } {
-  const svd = new SingularValueDecomposition(m, { autoTranspose: true });
-  return {
-    orthogonal: svd.leftSingularVectors.mmul(svd.rightSingularVectors.transpose()),
-    singularValues: Float64Array.from(svd.diagonal),
-  };
 }
 
 /**

@@ -161,6 +161,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         aligned = await timed(timings, 'align', () => {
           const result = aligners.get(method).align(statistics, { gamma: recipe.align.gamma });
           diagnostics[method] = result.diagnostics;
+          result.warnings.forEach((line) => observer.warn(line));
           return applyTransforms(spec, paramsB, result.transforms);
         });
         await saveCheckpoint(alignedPath, spec, aligned, {

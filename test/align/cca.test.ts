@@ -185,9 +185,115 @@ describe('ccaTransform: gamma and dead units', () => {
     expect(maxAbsDiff(product(transform.matrix, transform.inverse, d), flat(Matrix.eye(d)))).toBeLessThan(1e-4);
   });
 
+  it('the cca aligner handles a dead unit at gamma 0 with a larger ridge, warning and naming the space', () => {
+    const moments = deadUnitMoments(2);
+    const { transforms, diagnostics, warnings } = aligners.get('cca').align([moments], { gamma: 0 });
+    const transform = transforms.fc1!;
+    expect(transform.matrix!.every(Number.isFinite)).toBe(true);
+    expect(transform.inverse!.every(Number.isFinite)).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^CCA on space fc1: the covariances are singular with gamma 0 \(1 dead units in model A, 0 in model B of 6\); used gamma \d\.\de-\d+ for this space$/);
+    expect(diagnostics.fc1!.deadUnitsA).toBe(1);
+    expect(diagnostics.fc1!.gamma).toBeGreaterThan(0);
+    // With a ridge that works, nothing is changed or said.
+    expect(aligners.get('cca').align([moments], { gamma: 1e-3 }).warnings).toEqual([]);
+  });
+
   // A zero eigenvalue comes out as +-1e-17 for some seeds: the check must be relative.
   it('with gamma 0, every dead unit is rejected, whatever the rounding (seed 1)', () => {
     const moments = deadUnitMoments(1);
     expect(() => ccaTransform(moments, { gamma: 0 })).toThrow(/raise gamma/);
+  });
+});
+
+/** Symmetric S^1/2 and S^-1/2 by ml-matrix's eigendecomposition (float64). */
+function symmetricRoots(s: Matrix): { sqrt: Matrix; invSqrt: Matrix } {
+  const eig = new EigenvalueDecomposition(s, { assumeSymmetric: true });
+  const v = eig.eigenvectorMatrix;
+  const root = (f: (x: number) => number): Matrix => v.mmul(Matrix.diag(eig.realEigenvalues.map(f))).mmul(v.transpose());
+  return { sqrt: root(Math.sqrt), invSqrt: root((x) => 1 / Math.sqrt(x)) };
+}
+
+/**
+ * The formula the Cholesky-based ccaTransform replaced, in float64 with ml-matrix:
+ * T = S_AA^1/2 polar(M) S_BB^-1/2, T^-1 = S_BB^1/2 polar(M)^T S_AA^-1/2, polar from the SVD of
+ * M = S_AA^-1/2 S_AB S_BB^-1/2.
+ */
+function symmetricRootCca(moments: SpaceMoments, gamma: number): { t: Matrix; tInverse: Matrix; correlations: number[] } {
+  const n = moments.size;
+  const a = symmetricRoots(withRidge(toMatrix(moments.covAA, n, n), gamma));
+  const b = symmetricRoots(withRidge(toMatrix(moments.covBB, n, n), gamma));
+  const svd = new SingularValueDecomposition(a.invSqrt.mmul(toMatrix(moments.covAB, n, n)).mmul(b.invSqrt));
+  const polar = svd.leftSingularVectors.mmul(svd.rightSingularVectors.transpose());
+  return {
+    t: a.sqrt.mmul(polar).mmul(b.invSqrt),
+    tInverse: b.sqrt.mmul(polar.transpose()).mmul(a.invSqrt),
+    correlations: [...svd.diagonal].sort((x, y) => y - x),
+  };
+}
+
+/** max |x - y| / max |y| */
+function maxRelativeError(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]!));
+  return maxAbsDiff(x, y) / scale;
+}
+
+/** B = A mix + noise: correlations spread over (0, 1), some close to 1. */
+function correlatedPair(samples: number, d: number, seed: number): { a: Matrix; b: Matrix } {
+  const a = correlatedSamples(samples, d, seed);
+  const mix = wellConditioned(d, seed + 2, 1, 0.3);
+  const noiseScale = Array.from({ length: d }, (_, j) => 0.05 + (2 * j) / d);
+  const noise = gaussianMatrix(samples, d, seed + 3).mmul(Matrix.diag(noiseScale));
+  return { a, b: addRow(a.mmul(mix.transpose()).add(noise), Array.from({ length: d }, (_, j) => j % 3)) };
+}
+
+describe('ccaTransform against the symmetric-square-root formula at larger sizes', () => {
+  it.each([
+    [64, 0],
+    [64, 1e-3],
+    [200, 1e-4],
+  ])('n=%i, gamma=%s: T, T^-1 and the correlations agree to 1e-6', (d, gamma) => {
+    const { a, b } = correlatedPair(3 * d, d, d);
+    const moments = momentsOf('wide', a, b);
+    const reference = symmetricRootCca(moments, gamma);
+    const { transform, correlations } = ccaTransform(moments, { gamma });
+    expect(maxRelativeError(transform.matrix, flat(reference.t))).toBeLessThan(1e-6);
+    expect(maxRelativeError(transform.inverse, flat(reference.tInverse))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(product(transform.matrix, transform.inverse, d), flat(Matrix.eye(d)))).toBeLessThan(1e-5);
+    expect(correlations).toHaveLength(d);
+    for (let i = 0; i < d; i++) expect(correlations[i]).toBeCloseTo(reference.correlations[i]!, 9);
+    // the data really spans weak and strong correlations
+    expect(correlations[0]!).toBeGreaterThan(0.99);
+    expect(correlations[d - 1]!).toBeLessThan(0.5);
+  });
+});
+
+describe('ccaTransform on rank-deficient covariances', () => {
+  it('with fewer samples than units and gamma > 0, gives a finite, invertible transform', () => {
+    const d = 60;
+    const { a, b } = correlatedPair(30, d, 9); // rank 29 after centring
+    const moments = momentsOf('thin', a, b);
+    expect(() => ccaTransform(moments, { gamma: 0 })).toThrow(/space thin: S_AA \+ gamma\*I is not positive definite .*raise gamma/);
+    const { transform, correlations } = ccaTransform(moments, { gamma: 1e-2 });
+    expect(transform.matrix.every(Number.isFinite)).toBe(true);
+    expect(transform.inverse.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(product(transform.matrix, transform.inverse, d), flat(Matrix.eye(d)))).toBeLessThan(1e-4);
+    expect(correlations.every((r) => r >= 0 && r <= 1 + 1e-9)).toBe(true);
+    const reference = symmetricRootCca(moments, 1e-2);
+    for (let i = 0; i < d; i++) expect(correlations[i]).toBeCloseTo(reference.correlations[i]!, 9);
+  });
+
+  it('with dead units in both models and gamma > 0, gives a finite, invertible transform', () => {
+    const d = 50;
+    const { a, b } = correlatedPair(400, d, 12);
+    for (let k = 0; k < 400; k++) for (const unit of [3, 17, 18, 40]) (unit < 20 ? a : b).set(k, unit, 0);
+    const moments = momentsOf('dead', a, b);
+    expect(() => ccaTransform(moments, { gamma: 0 })).toThrow(/raise gamma/);
+    const { transform, correlations } = ccaTransform(moments, { gamma: 1e-3 });
+    expect(transform.matrix.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(product(transform.matrix, transform.inverse, d), flat(Matrix.eye(d)))).toBeLessThan(1e-4);
+    // three dead units in A (one in B) leave S_AB, so M, with rank d - 3: three zero correlations
+    expect(correlations.filter((r) => r < 1e-6)).toHaveLength(3);
   });
 });

@@ -92,7 +92,8 @@ async function alignCommand(pathA: string, pathB: string, options: { method: Ali
   const splits = await splitsOf(a.info, options.cacheDir);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const moments = collectSpaceMoments(a.spec, a.params, b.params, merge);
-  const { transforms, diagnostics } = aligners.get(options.method).align(moments, { gamma: options.gamma });
+  const { transforms, diagnostics, warnings } = aligners.get(options.method).align(moments, { gamma: options.gamma });
+  warnings.forEach((line) => console.error(`warning: ${line}`));
   const aligned = applyTransforms(a.spec, b.params, transforms);
   await saveCheckpoint(options.out, a.spec, aligned, { kind: 'aligned', ...dataInfoOf(a.info), details: { align: options.method, from: pathB, to: pathA, diagnostics } });
   console.log(`${options.out}: ${pathB} aligned to ${pathA} by ${options.method}`);
