@@ -112,6 +112,26 @@ describe.each(['wasm', 'cpu'] as const)('collectSpaceMoments on the %s backend',
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(first!.covAA[i * n + j]).toBeCloseTo(first!.covAA[j * n + i]!, 10);
   });
 
+  it('holds the same backend memory between batches whatever the number of examples', () => {
+    /** The most backend bytes alive (beyond the set itself) whenever the next batch is handed out. */
+    const peakBytes = (count: number): number => {
+      const data = new TensorSet(randomSet(count, inputShape, 3, 44), inputShape);
+      const base = tf.memory().numBytes;
+      let peak = 0;
+      const batches = data.batches.bind(data);
+      data.batches = function* (...args: Parameters<TensorSet['batches']>) {
+        for (const batch of batches(...args)) {
+          peak = Math.max(peak, tf.memory().numBytes - base);
+          yield batch;
+        }
+      };
+      collectSpaceMoments(spec, paramsA, paramsB, data, 100);
+      data.dispose();
+      return peak;
+    };
+    expect(peakBytes(2000)).toBe(peakBytes(200));
+  });
+
   it('leaks no tensors and leaves its inputs alive', () => {
     const before = liveTensors();
     collectSpaceMoments(spec, paramsA, paramsB, set, 7);
