@@ -36,6 +36,8 @@ export async function initWasmWithThreads(threads: number): Promise<number> {
     return 1;
   }
   const scratch = mkdtempSync(join(os.tmpdir(), 'merge-train-wasm-'));
+  // Workers of the pool may start later (XNNPACK grows into it): keep their script until exit.
+  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
   const moduleScript = threadedModuleScript();
   const blobTexts = new WeakMap<Blob, string>();
   const RealBlob = globalThis.Blob;
@@ -72,7 +74,5 @@ export async function initWasmWithThreads(threads: number): Promise<number> {
   // The pool's threads wait for work forever; unreferenced, they do not keep Node from exiting.
   const pthreads = (tf.backend() as unknown as { wasm: { PThread?: { runningWorkers: { unref(): void }[] } } }).wasm.PThread;
   for (const worker of pthreads?.runningWorkers ?? []) worker.unref();
-  // Workers of the pool may start later (XNNPACK grows into it): keep their script until exit.
-  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
   return wasm.getThreadsCount();
 }

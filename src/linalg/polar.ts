@@ -87,7 +87,6 @@ function leftVectorsPolar(ws: Float64Workspace, m: MatrixView, v: MatrixView, ou
   }
   let largest = 0;
   for (const s of singularValues) largest = Math.max(largest, s);
-  let nextBasisVector = 0;
   for (let j = 0; j < n; j++) {
     const s = singularValues[j]!;
     if (s > REORTHOGONALISE_BELOW * largest) {
@@ -96,11 +95,13 @@ function leftVectorsPolar(ws: Float64Workspace, m: MatrixView, v: MatrixView, ou
     }
     if (s > 0 && Number.isFinite(s)) scaleRow(ws, ut, j, 1 / s);
     let remaining = s > 0 ? orthogonaliseRow(ws, ut, j) : 0;
-    // A direction lost in rounding (a null vector of M): any unit vector orthogonal to the others will do.
-    while (!(remaining > 0.5) && nextBasisVector < n) {
+    // A direction lost in rounding (a null vector of M): any unit vector orthogonal to the others
+    // will do. Some coordinate vector keeps at least 1/sqrt(n) of its length after projection, so
+    // scan them from the first for each such row, and take the first that keeps a safe part.
+    for (let k = 0; !(remaining > 1e-3) && k < n; k++) {
       const heap = ws.heap;
       heap.fill(0, ut.offset + j * ut.stride, ut.offset + j * ut.stride + n);
-      heap[ut.offset + j * ut.stride + nextBasisVector++] = 1;
+      heap[ut.offset + j * ut.stride + k] = 1;
       remaining = orthogonaliseRow(ws, ut, j);
     }
     scaleRow(ws, ut, j, 1 / remaining);

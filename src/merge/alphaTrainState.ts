@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { arraysToParams, paramsToArrays } from '../io/checkpoint.js';
 import { readSafetensors, writeSafetensors, type NamedArrays } from '../io/safetensors.js';
 import type { ParamMap } from '../nn/spec.js';
+import { InputError } from '../util/errors.js';
 import type { AlphaTrainState } from './learnAlpha.js';
 
 /** The groups of tensors a saved state holds, each under its own name prefix. */
@@ -37,10 +38,14 @@ export async function loadAlphaTrainState(path: string): Promise<AlphaTrainState
     for (const [name, array] of Object.entries(tensors)) if (name.startsWith(`${prefix}/`)) arrays[name.slice(prefix.length + 1)] = array;
     return arraysToParams(arrays);
   };
+  const step = Number(metadata.step);
+  if (!Number.isSafeInteger(step) || step < 0) {
+    throw new InputError(`${path} is not a learned-alpha training state (step ${metadata.step}); delete it to start that merge over`);
+  }
   const best = JSON.parse(metadata.best ?? '{}') as { step: number; loss: number };
   return {
     logits: group('logits'),
-    optimizer: { step: Number(metadata.step), m: group('m'), v: group('v') },
+    optimizer: { step, m: group('m'), v: group('v') },
     best: { ...best, masks: group('best') },
     curve: JSON.parse(metadata.curve ?? '[]') as AlphaTrainState['curve'],
     validation: JSON.parse(metadata.validation ?? '[]') as AlphaTrainState['validation'],

@@ -103,7 +103,8 @@ export interface BaseModelOptions {
 }
 
 /**
- * The recipe's base models: reused from checkpoints made from the same settings, the rest trained,
+ * The recipe's base models (and the indices of those trained now): reused from checkpoints made from
+ * the same settings, the rest trained,
  * in up to `jobs` worker processes at once (each with its own backend and `threads / jobs` threads).
  * Training in a worker gives the same weights as training here: same code, same seeds.
  */
@@ -114,7 +115,7 @@ export async function baseModels(
   paths: RunPaths,
   observer: RunObserver,
   options: BaseModelOptions,
-): Promise<ParamMap[]> {
+): Promise<{ models: ParamMap[]; trained: number[] }> {
   const models: (ParamMap | undefined)[] = [];
   try {
     for (let i = 0; i < recipe.train.models; i++) models.push(await reuseBaseModel(recipe, i, paths, observer));
@@ -125,24 +126,30 @@ export async function baseModels(
     } else {
       const threads = Math.max(1, Math.floor(options.threads / jobs));
       const queue = [...missing];
+      const workers: ReturnType<typeof startTrainWorker>[] = [];
       // One worker process per lane, trained model after model: it starts and loads the data once.
       const lane = async (): Promise<void> => {
         const worker = startTrainWorker(threads, observer);
+        workers.push(worker);
         try {
           for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
             await worker.train({ recipe, index: i, dir: paths.dir, threads, source: options.source });
           }
         } catch (error) {
-          queue.length = 0; // the other lanes stop after their current model
+          // One model failed: stop the others now rather than after their current model.
+          queue.length = 0;
+          workers.filter((w) => w !== worker).forEach((w) => w.kill());
           throw error;
         } finally {
           worker.stop();
         }
       };
-      await Promise.all(Array.from({ length: jobs }, lane));
+      const lanes = await Promise.allSettled(Array.from({ length: jobs }, lane));
+      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const i of missing) models[i] = (await loadCheckpoint(paths.model(i))).params;
     }
-    return models as ParamMap[];
+    return { models: models as ParamMap[], trained: missing };
   } catch (error) {
     models.forEach((m) => m && disposeParams(m));
     throw error;
@@ -175,7 +182,7 @@ function workerEntry(): { file: string; execArgv: string[] } {
 }
 
 /** A training worker process: `train` runs one job and rejects with the worker's error; `stop` lets it exit. */
-function startTrainWorker(threads: number, observer: RunObserver): { train(job: TrainJob): Promise<void>; stop(): void } {
+function startTrainWorker(threads: number, observer: RunObserver): { train(job: TrainJob): Promise<void>; stop(): void; kill(): void } {
   const { file, execArgv } = workerEntry();
   const replay = observerReplayer(observer);
   const child = fork(file, [], { execArgv, env: { ...process.env, MERGE_TRAIN_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -206,6 +213,9 @@ function startTrainWorker(threads: number, observer: RunObserver): { train(job: 
       }),
     stop: () => {
       if (child.connected) child.disconnect();
+    },
+    kill: () => {
+      child.kill();
     },
   };
 }

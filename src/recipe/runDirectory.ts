@@ -27,9 +27,19 @@ export function runPaths(dir: string) {
 
 export type RunPaths = ReturnType<typeof runPaths>;
 
-/** A short, stable hash of a JSON value, for "was this file made from the same settings?" checks. */
+/**
+ * A short, stable hash of a JSON value, for "was this file made from the same settings?" checks.
+ * Object keys are sorted first, so the order fields are written in (a recipe's YAML) does not count.
+ */
 export function configHash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex').slice(0, 16);
+}
+
+/** `value` with every object's keys in sorted order. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
 }
 
 /**

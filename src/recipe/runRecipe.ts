@@ -123,9 +123,14 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const owned: ParamMap[] = [];
   const fisher = fisherCache(merge, recipe.merge.fisher);
   try {
-    let models = await timed(timings, 'train', () =>
+    const base = await timed(timings, 'train', () =>
       baseModels(recipe, spec, { train, monitor: merge, dataInfo }, paths, observer, { jobs, threads, source }),
     );
+    let models = base.models;
+    if (base.trained.length > 0) {
+      // Alignments and merges found here were made from other base models: redo them.
+      for (const output of [paths.alignedDir, paths.masksDir, paths.mergesDir]) await rm(output, { recursive: true, force: true });
+    }
     owned.push(...models);
     if (recipe.align.batchNorm === 'fold' && hasBatchNorm(spec)) {
       // From here on the models are BatchNorm-free networks computing the same inference function.

@@ -83,6 +83,9 @@ export function nonFiniteParams(params: ParamMap): string[] {
   return names.filter((_, i) => !flags[i]);
 }
 
+/** Steps between yields to the event loop inside an epoch. */
+const YIELD_EVERY = 8;
+
 /** PyTorch's BatchNorm momentum: running = 0.9 running + 0.1 batch. */
 const BATCH_NORM_MOMENTUM = 0.1;
 
@@ -137,45 +140,54 @@ export async function trainModel(
       let correct = tf.scalar(0);
       let step = 0;
       let rate = options.learningRate;
-      for (const batch of data.batches(options.batchSize, subSeed(options.seed, `epoch/${epoch}`))) {
-        rate = learningRateAt((epoch - 1) * stepsPerEpoch + step, totalSteps, stepsPerEpoch, schedule);
-        setLearningRate(optimizer, options, rate);
-        const x = options.augment ? augmentBatch(batch.x as tf.Tensor4D, options.augment, subSeed(options.seed, `augment/${epoch}/${step}`)) : batch.x;
-        const count = batch.y.shape[0];
-        let batchCorrect: tf.Scalar | undefined;
-        const batchStats: { layer: BatchNormLayer; mean: tf.Tensor; variance: tf.Tensor }[] = [];
-        const [loss, nextCorrect] = tf.tidy(() => {
-          const loss = optimizer.minimize(
-            () => {
-              const logits = spec.forward(variables, x, {
-                training: true,
-                batchStats: (layer, mean, variance) => batchStats.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance) }),
-              });
-              // The forward pass runs in a tidy of its own: keep the count past it.
-              batchCorrect = tf.keep(countCorrect(logits, batch.y));
-              const dataLoss = crossEntropy(logits, batch.y);
-              if (!options.weightDecay) return dataLoss;
-              const squares = tf.addN(trainedVariables.map((v) => tf.sum(tf.square(v))));
-              return tf.add(dataLoss, tf.mul(squares, options.weightDecay / 2)) as tf.Scalar;
-            },
-            true,
-            trainedVariables,
-          )!;
-          for (const { layer, mean, variance } of batchStats) {
-            for (const [name, value] of [[layer.runningMean, mean], [layer.runningVar, variance]] as const) {
-              const running = variables[name]!;
-              running.assign(tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(value, BATCH_NORM_MOMENTUM)));
+      try {
+        for (const batch of data.batches(options.batchSize, subSeed(options.seed, `epoch/${epoch}`))) {
+          rate = learningRateAt((epoch - 1) * stepsPerEpoch + step, totalSteps, stepsPerEpoch, schedule);
+          setLearningRate(optimizer, options, rate);
+          const x = options.augment ? augmentBatch(batch.x as tf.Tensor4D, options.augment, subSeed(options.seed, `augment/${epoch}/${step}`)) : batch.x;
+          const count = batch.y.shape[0];
+          let batchCorrect: tf.Scalar | undefined;
+          const batchStats: { layer: BatchNormLayer; mean: tf.Tensor; variance: tf.Tensor }[] = [];
+          const [loss, nextCorrect] = tf.tidy(() => {
+            const loss = optimizer.minimize(
+              () => {
+                const logits = spec.forward(variables, x, {
+                  training: true,
+                  batchStats: (layer, mean, variance) => batchStats.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance) }),
+                });
+                // The forward pass runs in a tidy of its own: keep the count past it.
+                batchCorrect = tf.keep(countCorrect(logits, batch.y));
+                const dataLoss = crossEntropy(logits, batch.y);
+                if (!options.weightDecay) return dataLoss;
+                const squares = tf.addN(trainedVariables.map((v) => tf.sum(tf.square(v))));
+                return tf.add(dataLoss, tf.mul(squares, options.weightDecay / 2)) as tf.Scalar;
+              },
+              true,
+              trainedVariables,
+            )!;
+            for (const { layer, mean, variance } of batchStats) {
+              for (const [name, value] of [[layer.runningMean, mean], [layer.runningVar, variance]] as const) {
+                const running = variables[name]!;
+                running.assign(tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(value, BATCH_NORM_MOMENTUM)));
+              }
             }
-          }
-          return [loss, tf.add(correct, batchCorrect!)];
-        });
-        tf.dispose([batchCorrect!, ...batchStats.flatMap((s) => [s.mean, s.variance])]);
-        correct.dispose();
-        correct = nextCorrect;
-        stepLosses.push({ loss, count });
-        if (x !== batch.x) x.dispose();
-        tf.dispose([batch.x, batch.y]);
-        hooks.onProgress?.({ epoch, step: ++step, stepsPerEpoch });
+            return [loss, tf.add(correct, batchCorrect!)];
+          });
+          tf.dispose([batchCorrect!, ...batchStats.flatMap((s) => [s.mean, s.variance])]);
+          correct.dispose();
+          correct = nextCorrect;
+          stepLosses.push({ loss, count });
+          if (x !== batch.x) x.dispose();
+          tf.dispose([batch.x, batch.y]);
+          hooks.onProgress?.({ epoch, step: ++step, stepsPerEpoch });
+          // Let the event loop run now and then: progress messages leave a worker process, and a
+          // worker whose parent has gone notices it (the backend itself never waits).
+          if (step % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      } catch (error) {
+        // Interrupted mid-epoch: the losses held for the epoch's one read are freed here.
+        tf.dispose([...stepLosses.map((s) => s.loss), correct]);
+        throw error;
       }
       const losses = readLosses(stepLosses.map((s) => s.loss));
       const firstBad = losses.findIndex((l) => !Number.isFinite(l));

@@ -32,7 +32,8 @@ async function trainAll(r: Recipe, jobs: number, observer: RunObserver = silentO
   const monitor = new TensorSet(splits.merge, splits.inputShape);
   const paths = runPaths(mkdtempSync(join(tmpdir(), 'merge-train-workers-')));
   try {
-    const models = await baseModels(r, spec, { train, monitor, dataInfo }, paths, observer, { jobs, threads: 2, source: 'test' });
+    const { models, trained } = await baseModels(r, spec, { train, monitor, dataInfo }, paths, observer, { jobs, threads: 2, source: 'test' });
+    expect(trained).toEqual([0, 1, 2]);
     const values = models.map((params) => Object.fromEntries(Object.entries(params).map(([name, t]) => [name, t.dataSync().slice()])));
     models.forEach(disposeParams);
     return values;
