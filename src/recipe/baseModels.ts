@@ -127,6 +127,7 @@ export async function baseModels(
       const threads = Math.max(1, Math.floor(options.threads / jobs));
       const queue = [...missing];
       const workers: ReturnType<typeof startTrainWorker>[] = [];
+      let failure: unknown; // the first error; the lanes stopped because of it fail after it
       // One worker process per lane, trained model after model: it starts and loads the data once.
       const lane = async (): Promise<void> => {
         const worker = startTrainWorker(threads, observer);
@@ -137,16 +138,15 @@ export async function baseModels(
           }
         } catch (error) {
           // One model failed: stop the others now rather than after their current model.
+          failure ??= error;
           queue.length = 0;
           workers.filter((w) => w !== worker).forEach((w) => w.kill());
-          throw error;
         } finally {
           worker.stop();
         }
       };
-      const lanes = await Promise.allSettled(Array.from({ length: jobs }, lane));
-      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-      if (failed) throw failed.reason;
+      await Promise.all(Array.from({ length: jobs }, lane));
+      if (failure !== undefined) throw failure;
       for (const i of missing) models[i] = (await loadCheckpoint(paths.model(i))).params;
     }
     return { models: models as ParamMap[], trained: missing };
