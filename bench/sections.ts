@@ -185,13 +185,16 @@ export async function alphaSteps(repeats: number): Promise<Figure[]> {
   return [{ key: 'alpha.steps', label: 'learned alpha (MLP 512-512)', value: steps / seconds, unit: 'steps/s', better: 'higher' }];
 }
 
-/** Runs a command of the merge-train CLI (from source) in a child process; resolves with its wall seconds. */
+/**
+ * Runs a command of the merge-train CLI in a child process, as users run it: compiled, from dist/
+ * (`npm run bench` builds first). Resolves with its wall seconds.
+ */
 function runCliTimed(args: string[], env: Record<string, string> = {}): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+      [join(root, 'dist/cli/main.js'), ...args],
       { cwd: root, env: { ...process.env, ...env }, maxBuffer: 1 << 24 },
       (error, _stdout, stderr) => (error ? reject(new Error(`merge-train ${args.join(' ')} failed: ${stderr.trim().split('\n').pop()}`)) : resolve((performance.now() - started) / 1000)),
     );
