@@ -4,25 +4,7 @@ import { gemm } from '../../src/linalg/gemm.js';
 import { polarFactor } from '../../src/linalg/polar.js';
 import { Float64Workspace } from '../../src/linalg/workspace.js';
 import { normalRng } from '../nn/helpers.js';
-
-/** A random orthogonal matrix (modified Gram-Schmidt on Gaussian columns), row-major, plain JS. */
-function randomOrthogonal(n: number, seed: number): Float64Array {
-  const next = normalRng(seed);
-  const q = Float64Array.from({ length: n * n }, () => next());
-  for (let j = 0; j < n; j++) {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += q[i * n + j]! * q[i * n + k]!;
-        for (let i = 0; i < n; i++) q[i * n + j] = q[i * n + j]! - dot * q[i * n + k]!;
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < n; i++) norm += q[i * n + j]! ** 2;
-    for (let i = 0; i < n; i++) q[i * n + j] = q[i * n + j]! / Math.sqrt(norm);
-  }
-  return q;
-}
+import { randomOrthogonal } from './helpers.js';
 
 /** Q diag(s) W^T, plain JS. */
 function fromSvd(q: Float64Array, s: ArrayLike<number>, w: Float64Array, n: number): Float64Array {

@@ -6,25 +6,7 @@ import { symmetricTridiagonalEigen } from '../../src/linalg/tridiagonalDivideCon
 import { tridiagonalEigenvalues } from '../../src/linalg/tridiagonalEigen.js';
 import { Float64Workspace } from '../../src/linalg/workspace.js';
 import { normalRng } from '../nn/helpers.js';
-
-/** A random orthogonal matrix (modified Gram-Schmidt on Gaussian columns), row-major, plain JS. */
-function randomOrthogonal(n: number, seed: number): Float64Array {
-  const next = normalRng(seed);
-  const q = Float64Array.from({ length: n * n }, () => next());
-  for (let j = 0; j < n; j++) {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += q[i * n + j]! * q[i * n + k]!;
-        for (let i = 0; i < n; i++) q[i * n + j] = q[i * n + j]! - dot * q[i * n + k]!;
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < n; i++) norm += q[i * n + j]! ** 2;
-    for (let i = 0; i < n; i++) q[i * n + j] = q[i * n + j]! / Math.sqrt(norm);
-  }
-  return q;
-}
+import { randomOrthogonal } from './helpers.js';
 
 /** Q diag(values) Q^T, plain JS. */
 function withSpectrum(q: Float64Array, values: ArrayLike<number>, n: number): Float64Array {
