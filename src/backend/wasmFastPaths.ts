@@ -10,8 +10,9 @@ let installed = false;
  * Installs merge-train's own 'wasm' kernels (the tfjs 4.22 wasm backend lacks one that training needs
  * and has slow ones): BatchMatMul without slow transposed operands, Conv2DBackpropFilter (missing:
  * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D). Each
- * is composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) copies rows on the heap. Only the 'wasm' registrations are touched; tfjs-node and cpu
- * keep their kernels. Idempotent.
+ * is composed from fast wasm kernels. GatherV2 of whole rows (slow: one index per element) copies
+ * rows on the heap. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their
+ * kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
   if (installed) return;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AlignMethod, AlphaKind } from '../eval/metrics.js';
 
@@ -26,6 +27,13 @@ export function runPaths(dir: string) {
 }
 
 export type RunPaths = ReturnType<typeof runPaths>;
+
+/** Removes everything a run derives from its base models: alignments, masks, merges, metrics, report. */
+export async function removeDerivedOutputs(paths: RunPaths): Promise<void> {
+  for (const output of [paths.alignedDir, paths.masksDir, paths.mergesDir, paths.metrics, paths.summary, paths.figures]) {
+    await rm(output, { recursive: true, force: true });
+  }
+}
 
 /**
  * A short, stable hash of a JSON value, for "was this file made from the same settings?" checks.

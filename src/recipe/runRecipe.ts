@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { aligners } from '../align/aligners.js';
 import { collectSpaceMoments, type SpaceMoments } from '../align/moments.js';
@@ -22,7 +22,7 @@ import { writeReport } from '../report/writeReport.js';
 import { silentObserver, type RunObserver } from './observer.js';
 import { baseModels, loadRunData, type DataInfo } from './baseModels.js';
 import { checkRecipe } from './loadRecipe.js';
-import { configHash, recipeChange, runPaths, type RunPaths } from './runDirectory.js';
+import { configHash, recipeChange, removeDerivedOutputs, runPaths, type RunPaths } from './runDirectory.js';
 import type { Recipe } from './schema.js';
 import { versions } from './versions.js';
 import { InputError } from '../util/errors.js';
@@ -65,11 +65,7 @@ async function claimRunDirectory(paths: RunPaths, recipe: Recipe, restart: boole
         `${paths.dir} holds a run of another recipe (${change}); resume it with the same recipe, choose another --out, or add --restart to redo its stages (base models trained with the same settings are kept)`,
       );
     }
-    if (change || restart) {
-      for (const output of [paths.alignedDir, paths.masksDir, paths.mergesDir, paths.metrics, paths.summary, paths.figures]) {
-        await rm(output, { recursive: true, force: true });
-      }
-    }
+    if (change || restart) await removeDerivedOutputs(paths);
   }
   await writeJsonAtomic(paths.recipe, recipe);
 }
@@ -129,7 +125,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     let models = base.models;
     if (base.trained.length > 0) {
       // Alignments and merges found here were made from other base models: redo them.
-      for (const output of [paths.alignedDir, paths.masksDir, paths.mergesDir]) await rm(output, { recursive: true, force: true });
+      await removeDerivedOutputs(paths);
     }
     owned.push(...models);
     if (recipe.align.batchNorm === 'fold' && hasBatchNorm(spec)) {

@@ -5,15 +5,15 @@ import { applyTransforms } from '../../align/transform.js';
 import { selectBackend, type BackendName } from '../../backend/selectBackend.js';
 import { TensorSet } from '../../data/batches.js';
 import type { DatasetSplits } from '../../data/dataset.js';
-import { loadSplits, splitSizesOf } from '../../data/split.js';
+import { loadSplits } from '../../data/split.js';
 import { evaluateEnsemble, evaluateModel } from '../../eval/evaluate.js';
 import type { AlignMethod, AlphaInit, AlphaKind } from '../../eval/metrics.js';
 import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from '../../io/checkpoint.js';
 import { alphaMasksFor, alphaTrainingSets } from '../../merge/alphaMasks.js';
 import { fisherCache, type FisherMode } from '../../merge/fisher.js';
 import { mergeParams } from '../../merge/mergeParams.js';
-import { families, parseFamilyConfig } from '../../nn/families.js';
 import { disposeParams, initParams } from '../../nn/init.js';
+import { loadRunData, type DataInfo } from '../../recipe/baseModels.js';
 import { checkRecipe, parseRecipe } from '../../recipe/loadRecipe.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
@@ -53,7 +53,7 @@ function ensureSameData(a: CheckpointInfo, pathA: string, b: CheckpointInfo, pat
   }
 }
 
-function dataInfoOf(info: CheckpointInfo): Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'> {
+function dataInfoOf(info: CheckpointInfo): DataInfo {
   return { dataset: info.dataset, splitSeed: info.splitSeed, split: info.split };
 }
 
@@ -62,9 +62,7 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   checkRecipe(recipe, 'command line', { merging: false });
   const modelSeed = (options.modelSeed as number | undefined) ?? recipe.seed;
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
-  const splits = await loadSplits(recipe.data.dataset, { sizes: recipe.data.split, seed: recipe.seed, cacheDir: recipe.data.cacheDir });
-  const family = families.get(recipe.model.family);
-  const spec = family.build(parseFamilyConfig(family, recipe.model.config, 'model config'), splits.inputShape, splits.numClasses);
+  const { splits, spec, dataInfo } = await loadRunData(recipe, 'command line');
   const [train, test] = [new TensorSet(splits.train, splits.inputShape), new TensorSet(splits.test, splits.inputShape)];
   const initial = initParams(spec, modelSeed);
   const bar = terminalObserver().bar('train', recipe.train.epochs * Math.ceil(train.count / recipe.train.batchSize));
@@ -72,14 +70,7 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
     onProgress: (p) => bar.update((p.epoch - 1) * p.stepsPerEpoch + p.step),
   });
   bar.stop();
-  const info: CheckpointInfo = {
-    kind: 'base',
-    dataset: splits.name,
-    splitSeed: recipe.seed,
-    split: splitSizesOf(splits),
-    seed: modelSeed,
-    details: { history },
-  };
+  const info: CheckpointInfo = { kind: 'base', ...dataInfo, seed: modelSeed, details: { history } };
   await saveCheckpoint(options.out as string, spec, params, info);
   console.log(`${options.out}: test accuracy ${percent(evaluateModel(spec, params, test).accuracy)}`);
   [initial, params].forEach(disposeParams);
