@@ -10,6 +10,7 @@
  * ended), so merge-train refuses what the reference refuses and nothing else.
  */
 import { encodeSafetensors, type NamedArrays } from '../../src/io/safetensors.js';
+import { rawFile } from '../io/rawSafetensors.js';
 
 export interface MalformedCheckpoint {
   title: string;
@@ -21,17 +22,6 @@ export interface MalformedCheckpoint {
   names: string;
   /** Fragments the one stderr line must contain. */
   expect: (string | RegExp)[];
-}
-
-/** A safetensors file from a hand-written header and raw data bytes (no padding). */
-export function rawFile(header: string, data: Uint8Array | number = 0): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const body = typeof data === 'number' ? new Uint8Array(data) : data;
-  const out = new Uint8Array(8 + json.length + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(body, 8 + json.length);
-  return out;
 }
 
 /** The 8-byte prefix claiming a header of `length` bytes, followed by `rest`. */

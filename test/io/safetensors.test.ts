@@ -10,17 +10,8 @@ import {
   type NamedArrays,
 } from '../../src/io/safetensors.js';
 import { InputError } from '../../src/util/errors.js';
+import { rawFile } from './rawSafetensors.js';
 
-/** A safetensors file from a hand-written header and raw data bytes (no padding added). */
-function fileBytes(header: string, data: Uint8Array | number = 0): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const body = typeof data === 'number' ? new Uint8Array(data) : data;
-  const out = new Uint8Array(8 + json.length + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(body, 8 + json.length);
-  return out;
-}
 
 function littleEndian(kind: 'f32' | 'i32' | 'f64' | 'i64' | 'u64' | 'f16bits' | 'u16' | 'u32', values: number[]): Uint8Array {
   const size = { f32: 4, i32: 4, f64: 8, i64: 8, u64: 8, f16bits: 2, u16: 2, u32: 4 }[kind];
@@ -70,7 +61,7 @@ describe('known encodings (the reference serializer test vectors)', () => {
   it('encodes one F32 tensor with a header that needs no padding', () => {
     const header = '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}';
     expect(header.length).toBe(64);
-    const expected = fileBytes(header, sixFloats);
+    const expected = rawFile(header, sixFloats);
     const encoded = encodeSafetensors({ 'attn.0': { shape: [1, 2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) } });
     expect([...encoded]).toEqual([...expected]);
     const { tensors, metadata } = decodeSafetensors(expected);
@@ -82,7 +73,7 @@ describe('known encodings (the reference serializer test vectors)', () => {
   it('pads the header with spaces to a multiple of 8 bytes', () => {
     const header = '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}';
     expect(header.length).toBe(65);
-    const expected = fileBytes(`${header}       `, sixFloats);
+    const expected = rawFile(`${header}       `, sixFloats);
     expect(expected.length).toBe(8 + 72 + 24);
     const encoded = encodeSafetensors({ attn0: { shape: [1, 1, 2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) } });
     expect([...encoded]).toEqual([...expected]);
@@ -91,7 +82,7 @@ describe('known encodings (the reference serializer test vectors)', () => {
   it('encodes an empty file, with and without metadata', () => {
     expect([...encodeSafetensors({})]).toEqual([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
     const withMetadata = encodeSafetensors({}, { framework: 'pt' });
-    expect([...withMetadata]).toEqual([...fileBytes('{"__metadata__":{"framework":"pt"}}     ')]);
+    expect([...withMetadata]).toEqual([...rawFile('{"__metadata__":{"framework":"pt"}}     ')]);
     expect(decodeSafetensors(withMetadata)).toEqual({ tensors: {}, metadata: { framework: 'pt' } });
   });
 
@@ -113,7 +104,7 @@ describe('known encodings (the reference serializer test vectors)', () => {
       '"z":{"dtype":"U8","shape":[2],"data_offsets":[12,14]}}';
     const padding = ' '.repeat((8 - (header.length % 8)) % 8);
     const data = concat(littleEndian('f32', [0.5]), littleEndian('i32', [-1, -2]), Uint8Array.from([7, 8]));
-    expect([...encoded]).toEqual([...fileBytes(header + padding, data)]);
+    expect([...encoded]).toEqual([...rawFile(header + padding, data)]);
   });
 
   it('decodes a hand-written file with tensors in any key order and unaligned offsets', () => {
@@ -122,7 +113,7 @@ describe('known encodings (the reference serializer test vectors)', () => {
       '{"w":{"dtype":"F32","shape":[2],"data_offsets":[3,11]},"__metadata__":{"k":"v"},' +
       '"m":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"i":{"dtype":"I32","shape":[1,1],"data_offsets":[11,15]}}';
     const data = concat(Uint8Array.from([1, 2, 255]), littleEndian('f32', [1.5, -2.25]), littleEndian('i32', [-7]));
-    const { tensors, metadata } = decodeSafetensors(fileBytes(header, data));
+    const { tensors, metadata } = decodeSafetensors(rawFile(header, data));
     expect(metadata).toEqual({ k: 'v' });
     expect(tensors['m']).toEqual({ shape: [3], data: Uint8Array.from([1, 2, 255]) });
     expect(tensors['w']).toEqual({ shape: [2], data: Float32Array.from([1.5, -2.25]) });
@@ -187,7 +178,7 @@ describe('other dtypes convert on read', () => {
       '{"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"h":{"dtype":"F16","shape":[7],"data_offsets":[16,30]},' +
       '"b":{"dtype":"BF16","shape":[3],"data_offsets":[30,36]}}';
     const data = concat(littleEndian('f64', [0.1, -1e300]), littleEndian('f16bits', f16), littleEndian('f16bits', bf16));
-    const { tensors } = decodeSafetensors(fileBytes(header, data));
+    const { tensors } = decodeSafetensors(rawFile(header, data));
     expect(tensors['d']!.data).toEqual(Float32Array.from([0.1, -Infinity]));
     expect(tensors['h']!.data).toBeInstanceOf(Float32Array);
     expect([...tensors['h']!.data]).toEqual([1, -2, 2 ** -24, Infinity, 0, -0, Math.fround(0.333251953125)]);
@@ -209,7 +200,7 @@ describe('other dtypes convert on read', () => {
       Uint8Array.from([0x80, 0x7f]), // I8 -128, 127
       Uint8Array.from([1, 0]),
     );
-    const { tensors } = decodeSafetensors(fileBytes(header, data));
+    const { tensors } = decodeSafetensors(rawFile(header, data));
     expect(tensors['a']!.data).toEqual(Int32Array.from([-5, 2147483647]));
     expect(tensors['b']!.data).toEqual(Int32Array.from([7]));
     expect(tensors['c']!.data).toEqual(Int32Array.from([123456]));
@@ -222,7 +213,7 @@ describe('other dtypes convert on read', () => {
   it('rejects 64-bit integers outside the int32 range', () => {
     const header = '{"steps":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}';
     expectInvalid(
-      fileBytes(header, littleEndian('i64', [1, 2 ** 40])),
+      rawFile(header, littleEndian('i64', [1, 2 ** 40])),
       'tensor "steps" of dtype I64 has value 1099511627776 at index 1, outside the int32 range it is read into',
     );
   });
@@ -243,91 +234,91 @@ describe('validation', () => {
     expectInvalid(huge, 'header length 100000001 exceeds the limit of 100000000 bytes');
     new DataView(huge.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
     expectInvalid(huge, 'header length 18446744073709551615 exceeds the limit of 100000000 bytes');
-    const past = fileBytes('{}');
+    const past = rawFile('{}');
     new DataView(past.buffer).setBigUint64(0, 100n, true);
     expectInvalid(past, 'header length 100 runs past the end of the file (10 bytes); expected at most 2');
   });
 
   it('rejects headers that are not a UTF-8 JSON object', () => {
-    const invalidUtf8 = fileBytes('{ }');
+    const invalidUtf8 = rawFile('{ }');
     invalidUtf8[9] = 0xff;
     expectInvalid(invalidUtf8, 'header is not valid UTF-8');
-    expectInvalid(fileBytes('{"a":'), /^header is not valid JSON \(.+\)$/);
-    expectInvalid(fileBytes('\uFEFF{}'), /^header is not valid JSON/);
-    expectInvalid(fileBytes('[1,2]'), 'header must be a JSON object; got [1,2]');
-    expectInvalid(fileBytes('null'), 'header must be a JSON object; got null');
+    expectInvalid(rawFile('{"a":'), /^header is not valid JSON \(.+\)$/);
+    expectInvalid(rawFile('\uFEFF{}'), /^header is not valid JSON/);
+    expectInvalid(rawFile('[1,2]'), 'header must be a JSON object; got [1,2]');
+    expectInvalid(rawFile('null'), 'header must be a JSON object; got null');
   });
 
   it('rejects entries that are missing fields or have the wrong types', () => {
-    expectInvalid(fileBytes('{"a":5}'), 'tensor "a" is 5; expected an object with dtype, shape and data_offsets');
+    expectInvalid(rawFile('{"a":5}'), 'tensor "a" is 5; expected an object with dtype, shape and data_offsets');
     expectInvalid(
-      fileBytes('{"a":{"shape":[1],"data_offsets":[0,4]}}', 4),
+      rawFile('{"a":{"shape":[1],"data_offsets":[0,4]}}', 4),
       'tensor "a" has no dtype; expected one of BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64',
     );
-    expectInvalid(fileBytes('{"a":{"dtype":"F32","data_offsets":[0,4]}}', 4), 'tensor "a" has no shape; expected an array of non-negative integers');
-    expectInvalid(fileBytes('{"a":{"dtype":"F32","shape":[1]}}', 4), 'tensor "a" has no data_offsets; expected [begin, end]');
-    expectInvalid(fileBytes('{"a":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}', 4), /^tensor "a" has unknown or unsupported dtype 7; expected one of BOOL/);
-    expectInvalid(fileBytes('{"a":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}', 4), /^tensor "a" has unknown or unsupported dtype "F31"/);
-    expectInvalid(fileBytes('{"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}', 4), /unsupported dtype "F8_E4M3"/);
+    expectInvalid(rawFile('{"a":{"dtype":"F32","data_offsets":[0,4]}}', 4), 'tensor "a" has no shape; expected an array of non-negative integers');
+    expectInvalid(rawFile('{"a":{"dtype":"F32","shape":[1]}}', 4), 'tensor "a" has no data_offsets; expected [begin, end]');
+    expectInvalid(rawFile('{"a":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}', 4), /^tensor "a" has unknown or unsupported dtype 7; expected one of BOOL/);
+    expectInvalid(rawFile('{"a":{"dtype":"F31","shape":[1],"data_offsets":[0,4]}}', 4), /^tensor "a" has unknown or unsupported dtype "F31"/);
+    expectInvalid(rawFile('{"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}', 4), /unsupported dtype "F8_E4M3"/);
     for (const shape of ['"4"', '[-1]', '[1.5]', '[null]', '{}']) {
-      expectInvalid(fileBytes(`{${f32('[0,4]', shape)}}`, 4), `tensor "a" has shape ${shape}; expected an array of non-negative integers`);
+      expectInvalid(rawFile(`{${f32('[0,4]', shape)}}`, 4), `tensor "a" has shape ${shape}; expected an array of non-negative integers`);
     }
     for (const offsets of ['[0]', '[0,4,8]', '[-4,0]', '[0,"4"]', '[0.5,4]', '"0,4"']) {
-      expectInvalid(fileBytes(`{${f32(offsets)}}`, 4), `tensor "a" has data_offsets ${offsets}; expected [begin, end], two non-negative integers`);
+      expectInvalid(rawFile(`{${f32(offsets)}}`, 4), `tensor "a" has data_offsets ${offsets}; expected [begin, end], two non-negative integers`);
     }
   });
 
   it('rejects offsets that are reversed or outside the buffer', () => {
-    expectInvalid(fileBytes(`{${f32('[8,4]')}}`, 8), 'tensor "a" has data_offsets [8, 4]; begin must not exceed end');
-    expectInvalid(fileBytes(`{${f32('[0,4]')}}`, 3), 'tensor "a" has data_offsets [0, 4] but the data buffer is only 3 bytes');
+    expectInvalid(rawFile(`{${f32('[8,4]')}}`, 8), 'tensor "a" has data_offsets [8, 4]; begin must not exceed end');
+    expectInvalid(rawFile(`{${f32('[0,4]')}}`, 3), 'tensor "a" has data_offsets [0, 4] but the data buffer is only 3 bytes');
   });
 
   it('rejects a byte length that does not match dtype and shape', () => {
     expectInvalid(
-      fileBytes(`{${f32('[0,100]', '[784,512]', 'fc1.weight')}}`, 100),
+      rawFile(`{${f32('[0,100]', '[784,512]', 'fc1.weight')}}`, 100),
       'tensor "fc1.weight" has data_offsets [0, 100] but dtype F32 and shape [784,512] need 1605632 bytes',
     );
     // A huge declared shape fails the same way, before anything is allocated for it.
-    expectInvalid(fileBytes(`{${f32('[0,4]', '[1000000000,1000000000,1000000000]')}}`, 4), /need 4e\+27 bytes$/);
+    expectInvalid(rawFile(`{${f32('[0,4]', '[1000000000,1000000000,1000000000]')}}`, 4), /need 4e\+27 bytes$/);
   });
 
   it('rejects overlapping tensors, holes and uncovered trailing bytes', () => {
     expectInvalid(
-      fileBytes(`{${f32('[0,8]', '[2]', 'a')},${f32('[4,12]', '[2]', 'b')}}`, 12),
+      rawFile(`{${f32('[0,8]', '[2]', 'a')},${f32('[4,12]', '[2]', 'b')}}`, 12),
       'tensor "b" (data_offsets [4, 12]) overlaps tensor "a" (data_offsets [0, 8]); expected disjoint tensors',
     );
     expectInvalid(
-      fileBytes(`{${f32('[0,4]', '[1]', 'a')},${f32('[0,4]', '[1]', 'b')}}`, 4),
+      rawFile(`{${f32('[0,4]', '[1]', 'a')},${f32('[0,4]', '[1]', 'b')}}`, 4),
       'tensor "b" (data_offsets [0, 4]) overlaps tensor "a" (data_offsets [0, 4]); expected disjoint tensors',
     );
     expectInvalid(
-      fileBytes(`{${f32('[0,4]', '[1]', 'a')},${f32('[8,12]', '[1]', 'b')}}`, 12),
+      rawFile(`{${f32('[0,4]', '[1]', 'a')},${f32('[8,12]', '[1]', 'b')}}`, 12),
       'bytes [4, 8) of the data buffer are not covered by any tensor; expected contiguous tensors',
     );
-    expectInvalid(fileBytes(`{${f32('[4,8]')}}`, 8), 'bytes [0, 4) of the data buffer are not covered by any tensor; expected contiguous tensors');
+    expectInvalid(rawFile(`{${f32('[4,8]')}}`, 8), 'bytes [0, 4) of the data buffer are not covered by any tensor; expected contiguous tensors');
     expectInvalid(
-      fileBytes(`{${f32('[0,4]')}}`, 6),
+      rawFile(`{${f32('[0,4]')}}`, 6),
       'bytes [4, 6) at the end of the data buffer are not covered by any tensor; expected the tensors to end at the end of the file',
     );
     expectInvalid(
-      fileBytes('{}', 1),
+      rawFile('{}', 1),
       'bytes [0, 1) at the end of the data buffer are not covered by any tensor; expected the tensors to end at the end of the file',
     );
   });
 
   it('accepts empty tensors anywhere in the tiling', () => {
     const header = `{${f32('[0,0]', '[0]', 'e1')},${f32('[0,4]', '[1]', 'a')},${f32('[4,4]', '[0,3]', 'e2')}}`;
-    const { tensors } = decodeSafetensors(fileBytes(header, 4));
+    const { tensors } = decodeSafetensors(rawFile(header, 4));
     expect(tensors['e2']).toEqual({ shape: [0, 3], data: new Float32Array(0) });
   });
 
   it('rejects __metadata__ that is not a string-to-string map', () => {
-    expectInvalid(fileBytes('{"__metadata__":[1]}'), '__metadata__ is [1]; expected an object mapping strings to strings');
+    expectInvalid(rawFile('{"__metadata__":[1]}'), '__metadata__ is [1]; expected an object mapping strings to strings');
     expectInvalid(
-      fileBytes('{"__metadata__":{"epochs":3}}'),
+      rawFile('{"__metadata__":{"epochs":3}}'),
       '__metadata__ key "epochs" has value 3; expected an object mapping strings to strings',
     );
-    expect(decodeSafetensors(fileBytes('{"__metadata__":null}')).metadata).toEqual({});
+    expect(decodeSafetensors(rawFile('{"__metadata__":null}')).metadata).toEqual({});
   });
 
   it('names the source in messages, and <buffer> by default', () => {
@@ -359,14 +350,14 @@ describe('files', () => {
   it('reads unaligned tensors from a file by copying them', async () => {
     const path = join(dir, 'unaligned.safetensors');
     const header = '{"m":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}}';
-    await writeFile(path, fileBytes(header, concat(Uint8Array.from([9]), littleEndian('f32', [2.5]))));
+    await writeFile(path, rawFile(header, concat(Uint8Array.from([9]), littleEndian('f32', [2.5]))));
     const { tensors } = await readSafetensors(path);
     expect(tensors['w']!.data).toEqual(Float32Array.from([2.5]));
   });
 
   it('reports problems with the path', async () => {
     const path = join(dir, 'bad.safetensors');
-    await writeFile(path, fileBytes('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4));
+    await writeFile(path, rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4));
     await expect(readSafetensors(path)).rejects.toThrow(
       new InputError(`${path} is not a valid safetensors file: tensor "a" has data_offsets [0, 4] but dtype F32 and shape [2] need 8 bytes`),
     );
