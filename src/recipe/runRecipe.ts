@@ -15,7 +15,7 @@ import { disposeAlphaTrainState, loadAlphaTrainState, removeAlphaTrainState, sav
 import { fisherCache } from '../merge/fisher.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { disposeParams } from '../nn/init.js';
-import { foldBatchNorm } from '../nn/foldBatchNorm.js';
+import { foldBatchNorm, foldBatchNormScale, transformScaleFolded } from '../nn/foldBatchNorm.js';
 import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { writeReport } from '../report/writeReport.js';
@@ -128,11 +128,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       await removeDerivedOutputs(paths);
     }
     owned.push(...models);
-    if (recipe.align.batchNorm === 'fold' && hasBatchNorm(spec)) {
+    const batchNorm = hasBatchNorm(spec) ? recipe.align.batchNorm : undefined;
+    if (batchNorm === 'fold') {
       // From here on the models are BatchNorm-free networks computing the same inference function.
       const folded = models.map((params) => foldBatchNorm(spec, params));
       spec = folded[0]!.spec;
       models = folded.map((f) => f.params);
+      owned.push(...models);
+    } else if (batchNorm === 'fold-scale') {
+      // The same functions, with every BatchNorm a pure shift (what alignment and merging expect).
+      models = models.map((params) => foldBatchNormScale(spec, params));
       owned.push(...models);
     }
     const modelMetrics: ModelMetrics[] = models.map((params, i) => {
@@ -163,12 +168,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           const result = aligners.get(method).align(statistics, { gamma: recipe.align.gamma });
           diagnostics[method] = result.diagnostics;
           result.warnings.forEach((line) => observer.warn(line));
-          return applyTransforms(spec, paramsB, result.transforms);
+          return (batchNorm === 'fold-scale' ? transformScaleFolded : applyTransforms)(spec, paramsB, result.transforms);
         });
         await saveCheckpoint(alignedPath, spec, aligned, {
           kind: 'aligned',
           ...dataInfo,
-          details: { align: method, to: paths.model(0), diagnostics: diagnostics[method] },
+          details: { align: method, to: paths.model(0), diagnostics: diagnostics[method], ...(batchNorm ? { batchNorm } : {}) },
         });
       }
       owned.push(aligned);

@@ -69,9 +69,11 @@ export const recipeSchema = z.strictObject({
       methods: z.array(alignMethod).min(1).refine(noRepeats, 'expected each method at most once').default(['none', 'permutation', 'cca']),
       gamma: z.number().nonnegative().default(1).describe('CCA ridge: S + gamma * I'),
       batchNorm: z
-        .enum(['transform', 'fold'])
-        .default('transform')
-        .describe('BatchNorm under alignment: transform its vectors like a bias and recompute its statistics after merging, or fold it into the convolutions first'),
+        .enum(['fold-scale', 'transform', 'fold'])
+        .default('fold-scale')
+        .describe(
+          'BatchNorm under alignment: fold its scale into the convolution so it only shifts (exact under any linear map), or transform its vectors like a bias (CCA Merge reference code), both with statistics recomputed after merging; or fold it wholly into the convolutions',
+        ),
       batchSize: z.number().int().positive().default(500),
     })
     .prefault({}),

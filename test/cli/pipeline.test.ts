@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadImage } from 'canvas';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/eval/metrics.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
 import { runCli } from './runCli.js';
 
 /** A recipe small enough to run in seconds: real MNIST digits, a one-hidden-layer MLP. */
@@ -19,6 +20,21 @@ model:
 train: { epochs: 3, batchSize: 64, learningRate: 0.05 }
 align: { methods: [none, permutation, cca] }
 merge: { alphas: [uniform, fisher, learned], steps: 20, evalEvery: 5 }
+`;
+
+/** A BatchNorm network, to check the run's BatchNorm handling end to end. */
+const tinyConvRecipe = `
+name: tiny-conv
+seed: 4
+data:
+  dataset: mnist
+  split: { train: 600, merge: 300, test: 300 }
+model:
+  family: vgg
+  config: { layout: [6, M, 8], batchNorm: true }
+train: { epochs: 1, batchSize: 64, learningRate: 0.05 }
+align: { methods: [permutation, cca] }
+merge: { alphas: [uniform], resetExamples: 300 }
 `;
 
 describe('merge-train on a tiny recipe', () => {
@@ -72,6 +88,25 @@ describe('merge-train on a tiny recipe', () => {
     const report = await runCli(['report', out]);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/wrote \d+ files/);
+  });
+
+  it('aligns a BatchNorm network with its scale folded, and reports merges with and without BatchNorm reset', async () => {
+    writeFileSync(join(dir, 'tiny-conv.yaml'), tinyConvRecipe);
+    const out = join(dir, 'conv');
+    const result = await runCli(['run', join(dir, 'tiny-conv.yaml'), '--out', out, '--backend', 'wasm']);
+    expect(result.stderr).toBe('');
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics;
+    expect(metrics.merges.map((m) => m.align)).toEqual(['permutation', 'cca']);
+    for (const merge of metrics.merges) expect(merge.withoutBatchNormReset!.testAccuracy).toBeGreaterThanOrEqual(0);
+    // The saved aligned model is B in the folded form: under a permutation, the same function.
+    const aligned = join(out, 'aligned', 'model-1-permutation.safetensors');
+    const info = JSON.parse((await readSafetensors(aligned)).metadata.info!) as { details: { batchNorm?: string } };
+    expect(info.details.batchNorm).toBe('fold-scale');
+    const evalPair = await runCli(['eval', join(out, 'models', 'model-1.safetensors'), aligned]);
+    const scores = [...evalPair.stdout.matchAll(/test accuracy (\d+\.\d\d)%, loss (\d+\.\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(scores).toHaveLength(3);
+    expect(scores[1]).toBe(scores[0]);
+    expect(scores[1]).toBe(`${(100 * metrics.models[1]!.testAccuracy).toFixed(2)} ${metrics.models[1]!.testLoss.toFixed(4)}`);
   });
 
   it('runs the stages one by one on checkpoint files', async () => {

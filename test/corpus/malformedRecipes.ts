@@ -158,7 +158,7 @@ export const malformedRecipes: MalformedRecipe[] = [
   { title: 'an aligner twice', text: named('align:\n  methods: [cca, none, cca]\n'), expect: ['align.methods: expected each method at most once, got a list ["cca","none","cca"]'] },
   { title: 'a negative ridge', text: named('align:\n  gamma: -0.001\n'), expect: ['align.gamma: expected a number >= 0, got -0.001'] },
   { title: 'ridge -.inf', text: named('align:\n  gamma: -.inf\n'), expect: ['align.gamma: expected a number, got -Infinity'] },
-  { title: 'an unknown BatchNorm mode', text: named('align:\n  batchNorm: folded\n'), expect: ['align.batchNorm: expected one of transform, fold, got "folded" (did you mean "fold"?)'] },
+  { title: 'an unknown BatchNorm mode', text: named('align:\n  batchNorm: folded\n'), expect: ['align.batchNorm: expected one of fold-scale, transform, fold, got "folded" (did you mean "fold"?)'] },
   { title: 'alignment batch size 0', text: named('align:\n  batchSize: 0\n'), expect: ['align.batchSize: expected an integer > 0, got 0'] },
 
   // --- merge ---------------------------------------------------------------------------------

@@ -12,9 +12,13 @@ import { ensureSameArchitecture, loadCheckpoint, saveCheckpoint, type Checkpoint
 import { alphaMasksFor, alphaTrainingSets } from '../../merge/alphaMasks.js';
 import { fisherCache, type FisherMode } from '../../merge/fisher.js';
 import { mergeParams } from '../../merge/mergeParams.js';
+import { foldBatchNormScale, transformScaleFolded } from '../../nn/foldBatchNorm.js';
 import { disposeParams, initParams } from '../../nn/init.js';
+import { hasBatchNorm, resetBatchNormStats } from '../../nn/resetBatchNorm.js';
+import type { ParamMap } from '../../nn/spec.js';
 import { loadRunData, type DataInfo } from '../../recipe/baseModels.js';
 import { checkRecipe, parseRecipe } from '../../recipe/loadRecipe.js';
+import type { Recipe } from '../../recipe/schema.js';
 import { writeReport } from '../../report/writeReport.js';
 import { trainModel } from '../../train/trainModel.js';
 import { InputError } from '../../util/errors.js';
@@ -77,7 +81,13 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   [train, test].forEach((s) => s.dispose());
 }
 
-async function alignCommand(pathA: string, pathB: string, options: { method: AlignMethod; gamma: number; out: string; backend: BackendName; threads?: number; cacheDir: string }): Promise<void> {
+type StageBatchNorm = Exclude<Recipe['align']['batchNorm'], 'fold'>;
+
+async function alignCommand(
+  pathA: string,
+  pathB: string,
+  options: { method: AlignMethod; gamma: number; batchNorm: StageBatchNorm; out: string; backend: BackendName; threads?: number; cacheDir: string },
+): Promise<void> {
   await selectBackend(options.backend, { threads: options.threads });
   const [a, b] = await loadPair(pathA, pathB);
   const splits = await splitsOf(a.info, options.cacheDir);
@@ -85,8 +95,17 @@ async function alignCommand(pathA: string, pathB: string, options: { method: Ali
   const moments = collectSpaceMoments(a.spec, a.params, b.params, merge);
   const { transforms, diagnostics, warnings } = aligners.get(options.method).align(moments, { gamma: options.gamma });
   warnings.forEach((line) => console.error(`warning: ${line}`));
-  const aligned = applyTransforms(a.spec, b.params, transforms);
-  await saveCheckpoint(options.out, a.spec, aligned, { kind: 'aligned', ...dataInfoOf(a.info), details: { align: options.method, from: pathB, to: pathA, diagnostics } });
+  let aligned: ParamMap;
+  const batchNorm = hasBatchNorm(a.spec) ? options.batchNorm : undefined;
+  if (batchNorm === 'fold-scale') {
+    const folded = foldBatchNormScale(a.spec, b.params);
+    aligned = transformScaleFolded(a.spec, folded, transforms);
+    disposeParams(folded);
+  } else {
+    aligned = applyTransforms(a.spec, b.params, transforms);
+  }
+  const details = { align: options.method, from: pathB, to: pathA, diagnostics, ...(batchNorm ? { batchNorm } : {}) };
+  await saveCheckpoint(options.out, a.spec, aligned, { kind: 'aligned', ...dataInfoOf(a.info), details });
   console.log(`${options.out}: ${pathB} aligned to ${pathA} by ${options.method}`);
   [a.params, b.params, aligned].forEach(disposeParams);
   merge.dispose();
@@ -101,6 +120,7 @@ interface MergeOptions {
   seed: number;
   out: string;
   masksOut?: string;
+  resetExamples: number;
   backend: BackendName;
   threads?: number;
   cacheDir: string;
@@ -109,6 +129,12 @@ interface MergeOptions {
 async function mergeCommand(pathA: string, pathB: string, options: MergeOptions): Promise<void> {
   await selectBackend(options.backend, { threads: options.threads });
   const [a, b] = await loadPair(pathA, pathB);
+  if (b.info.details?.batchNorm === 'fold-scale') {
+    // B' keeps its BatchNorm as a pure shift: bring A to the same (function-preserving) form.
+    const folded = foldBatchNormScale(a.spec, a.params);
+    disposeParams(a.params);
+    a.params = folded;
+  }
   const splits = await splitsOf(a.info, options.cacheDir);
   const merge = new TensorSet(splits.merge, splits.inputShape);
   const alphaData = alphaTrainingSets(splits.merge, splits.inputShape, defaults.merge.validationFraction);
@@ -125,7 +151,16 @@ async function mergeCommand(pathA: string, pathB: string, options: MergeOptions)
     hooks: { onProgress: (p) => bar.update(p.step) },
   });
   bar.stop();
-  const merged = mergeParams(a.params, b.params, masks);
+  let merged = mergeParams(a.params, b.params, masks);
+  if (hasBatchNorm(a.spec)) {
+    // Merging changes every layer's output statistics: recompute them on the training split.
+    const train = new TensorSet(splits.train, splits.inputShape);
+    const resetData = train.take(Math.min(train.count, options.resetExamples));
+    const reset = resetBatchNormStats(a.spec, merged, resetData);
+    disposeParams(merged);
+    merged = reset;
+    [train, resetData].forEach((set) => set.dispose());
+  }
   const details = { alpha: options.alpha, init: options.alpha === 'learned' ? options.init : null, from: [pathA, pathB] };
   await saveCheckpoint(options.out, a.spec, merged, { kind: 'merged', ...dataInfoOf(a.info), details });
   if (options.masksOut) await saveCheckpoint(options.masksOut, a.spec, masks, { kind: 'alpha', ...dataInfoOf(a.info), details });
@@ -183,6 +218,12 @@ export function registerStages(program: Command): void {
     .requiredOption('--out <file>', 'aligned B\' to write')
     .option('--method <method>', 'none, permutation or cca', choice(['none', 'permutation', 'cca'] as const), 'cca')
     .option('--gamma <g>', 'CCA ridge: S + gamma * I', number, defaults.align.gamma)
+    .option(
+      '--batch-norm <mode>',
+      'BatchNorm under alignment: fold-scale (its scale folded into the convolution, exact) or transform (its vectors mapped like a bias)',
+      choice(['fold-scale', 'transform'] as const),
+      defaults.align.batchNorm,
+    )
     .option(...backendOption)
     .option(...threadsOption)
     .option(...cacheOption)
@@ -201,6 +242,7 @@ export function registerStages(program: Command): void {
     .option('--alpha-lr <rate>', 'learned-alpha Adam step size', positive, defaults.merge.learningRate)
     .option('--seed <n>', 'seed of the alpha batches', nonNegativeInteger, defaults.seed)
     .option('--masks-out <file>', 'also write the alpha masks (.safetensors)')
+    .option('--reset-examples <n>', 'training examples that recompute BatchNorm statistics after merging', positiveInteger, defaults.merge.resetExamples)
     .option(...backendOption)
     .option(...threadsOption)
     .option(...cacheOption)
