@@ -1,11 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The parts of the wasm backend this kernel uses (public methods of BackendWasm). */
-interface WasmHeapBackend {
-  readSync(dataId: tf.DataId): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { WasmHeapBackend } from './heapKernels.js';
 
 /**
  * GatherV2 for the 'wasm' backend when whole rows are gathered (axis 0, a list of indices): each

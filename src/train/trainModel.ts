@@ -6,6 +6,7 @@ import { trainableParams, type BatchNormLayer, type ModelSpec, type ParamMap } f
 import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
 import { augmentBatch, type AugmentOptions } from './augment.js';
+import { MomentumOptimizer } from './momentumOptimizer.js';
 import { learningRateAt, type ScheduleKind } from './schedule.js';
 
 export interface TrainOptions {
@@ -90,7 +91,7 @@ const YIELD_EVERY = 8;
 const BATCH_NORM_MOMENTUM = 0.1;
 
 function makeOptimizer(options: TrainOptions): tf.Optimizer {
-  return options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.momentum(options.learningRate, options.momentum);
+  return options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : new MomentumOptimizer(options.learningRate, options.momentum);
 }
 
 function setLearningRate(optimizer: tf.Optimizer, options: TrainOptions, rate: number): void {
@@ -98,7 +99,7 @@ function setLearningRate(optimizer: tf.Optimizer, options: TrainOptions, rate: n
     // AdamOptimizer reads its (protected) learningRate field at every step.
     (optimizer as unknown as { learningRate: number }).learningRate = rate;
   } else {
-    (optimizer as tf.MomentumOptimizer).setLearningRate(rate);
+    (optimizer as MomentumOptimizer).setLearningRate(rate);
   }
 }
 
@@ -222,8 +223,6 @@ export async function trainModel(
     return { params, history };
   } finally {
     optimizer.dispose();
-    // tfjs 4.22's MomentumOptimizer.dispose() skips its parent's, leaking the learning-rate scalar.
-    if (options.optimizer === 'sgd') tf.SGDOptimizer.prototype.dispose.call(optimizer);
     tf.dispose(Object.values(variables));
   }
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
+import { MOMENTUM_KERNEL } from '../../src/backend/wasmMomentum.js';
+import { MomentumOptimizer } from '../../src/train/momentumOptimizer.js';
 import { createRng } from '../../src/util/random.js';
 
 /**
@@ -223,6 +225,76 @@ describe("merge-train's wasm kernels", () => {
     expect(live()).toEqual(before);
     expect(() => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([1, 3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
     expect(live()).toEqual(before);
+  });
+
+  it('transposes matrices and sums over leading axes as cpu does', async () => {
+    const compute = (): Values =>
+      tf.tidy(() => {
+        const result: Values = {};
+        result['transpose of nothing'] = Float32Array.from(tf.transpose(tf.zeros([0, 4])).shape, (d) => d + 1);
+        for (const shape of [[5, 7], [8, 12], [33, 70], [3, 36, 9], [1, 6]]) {
+          const perm = shape.map((_, i) => i);
+          [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1]!, perm[perm.length - 2]!];
+          result[`transpose ${shape}`] = tf.transpose(tf.tensor(values(sizeOf(shape), 40), shape), perm).dataSync() as Float32Array;
+        }
+        const ints = tf.tensor(Int32Array.from(values(6 * 10, 41), (v) => Math.round(10 * v)), [6, 10], 'int32');
+        result['transpose int32'] = Float32Array.from(tf.transpose(ints).dataSync());
+        result['other permutation'] = tf.transpose(tf.tensor(values(24, 42), [2, 3, 4]), [1, 0, 2]).dataSync() as Float32Array;
+        const x = tf.tensor(values(2 * 5 * 6 * 7, 43), [2, 5, 6, 7]);
+        result['sum [0,1,2]'] = tf.sum(x, [0, 1, 2]).dataSync() as Float32Array;
+        result['sum negative axes, kept'] = tf.sum(x, [-4, -3, -2], true).dataSync() as Float32Array;
+        result['sum rows'] = tf.sum(tf.tensor(values(128 * 37, 44), [128, 37]), 0).dataSync() as Float32Array;
+        result['sum last axis'] = tf.sum(tf.tensor(values(30, 45), [5, 6]), 1).dataSync() as Float32Array;
+        result['sum of all'] = tf.sum(tf.tensor(values(30, 46), [5, 6])).dataSync() as Float32Array;
+        result['sum of all, one column'] = tf.sum(tf.tensor(values(5, 47), [5, 1])).dataSync() as Float32Array;
+        return result;
+      });
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu, 1e-6);
+    for (const name of Object.keys(cpu).filter((n) => n.startsWith('transpose'))) expect(wasm[name], name).toEqual(cpu[name]);
+    await tf.setBackend('wasm');
+    const before = live();
+    compute();
+    expect(live()).toEqual(before);
+  });
+
+  it('steps SGD with momentum as tf.train.momentum does, bit for bit, and resumes from either one\'s weights', async () => {
+    const optimizers: Record<string, () => tf.Optimizer> = { tfjs: () => tf.train.momentum(0.05, 0.9), ours: () => new MomentumOptimizer(0.05, 0.9) };
+    const compute = async (): Promise<Values> => {
+      const start = [tf.tensor(values(35, 50), [7, 5]), tf.tensor(values(13, 51), [13])];
+      const train = (optimizer: tf.Optimizer, vars: tf.Variable[], steps: number[]) => {
+        for (const step of steps) {
+          const gradients = Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor(values(v.size, 60 + 10 * step + i), v.shape)]));
+          optimizer.applyGradients(gradients);
+          tf.dispose(Object.values(gradients));
+        }
+      };
+      const results: Values = {};
+      // Two steps with one optimizer, then two more with one restored from its weights.
+      for (const [first, second] of [['tfjs', 'tfjs'], ['ours', 'ours'], ['ours', 'tfjs'], ['tfjs', 'ours']] as const) {
+        const vars = start.map((t) => tf.variable(t.clone()));
+        const a = optimizers[first]!();
+        train(a, vars, [0, 1]);
+        const copies = (await a.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+        a.dispose();
+        const b = optimizers[second]!();
+        await b.setWeights(copies);
+        tf.dispose(copies.map((c) => c.tensor));
+        train(b, vars, [2, 3]);
+        results[`${first} then ${second}`] = Float32Array.from(vars.flatMap((v) => Array.from(v.dataSync())));
+        b.dispose();
+        tf.dispose(vars);
+      }
+      tf.dispose(start);
+      return results;
+    };
+    expect(await tf.setBackend('cpu')).toBe(true);
+    const cpu = await compute();
+    expect(await tf.setBackend('wasm')).toBe(true);
+    expect(tf.getKernel(MOMENTUM_KERNEL, 'wasm')).toBeDefined();
+    const wasm = await compute();
+    for (const results of [cpu, wasm]) for (const values of Object.values(results)) expect(values).toEqual(results['tfjs then tfjs']);
+    expect(wasm['ours then ours']).toEqual(cpu['ours then ours']);
   });
 
   it('refuses NCHW with a clear error', async () => {

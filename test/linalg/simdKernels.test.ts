@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from '../../src/backend/heapKernelsBinary.js';
 import { SIMD_KERNELS_BASE64 } from '../../src/linalg/simdKernelsBinary.js';
 import { assembleKernels } from '../../scripts/assembleKernels.js';
 
-describe('the SIMD kernels binary', () => {
-  it('is what wabt assembles from simdKernels.wat (run `npm run assemble-kernels` after editing it)', async () => {
-    const assembled = Buffer.from(await assembleKernels());
-    expect(assembled.equals(Buffer.from(SIMD_KERNELS_BASE64, 'base64'))).toBe(true);
+describe('the WebAssembly kernel binaries (run `npm run assemble-kernels` after editing a .wat file)', () => {
+  it('are what wabt assembles from simdKernels.wat and heapKernels.wat (unshared and shared memory)', async () => {
+    const cases: [string, boolean, string][] = [
+      ['linalg/simdKernels.wat', false, SIMD_KERNELS_BASE64],
+      ['backend/heapKernels.wat', false, HEAP_KERNELS_BASE64],
+      ['backend/heapKernels.wat', true, HEAP_KERNELS_SHARED_BASE64],
+    ];
+    for (const [wat, shared, base64] of cases) {
+      const assembled = Buffer.from(await assembleKernels(wat, shared));
+      expect(assembled.equals(Buffer.from(base64, 'base64')), `${wat}${shared ? ' (shared)' : ''}`).toBe(true);
+    }
   });
 });

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { wasmApi, type WasmMemory, type WasmModule } from '../linalg/wasmApi.js';
+import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heapKernelsBinary.js';
+
+/**
+ * merge-train's float32 kernels that run inside tfjs-backend-wasm's own memory, on its tensors'
+ * bytes, with 128-bit SIMD (heapKernels.wat, assembled by `npm run assemble-kernels`). The backend's
+ * C++ kernels for these operations are generic loops; these replace them in the kernels that use
+ * them (wasmTranspose, wasmSumColumns, wasmMomentum). Pointers are byte offsets into the heap.
+ */
+export interface HeapKernels {
+  /** dst = src^T for a row-major rows x cols matrix of 4-byte elements. */
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+  /** dst[j] = sum over i of src[i][j], for a row-major rows x cols float32 matrix. */
+  sumColumns(src: number, dst: number, rows: number, cols: number): void;
+  /** acc' = momentum * acc + grad; value' = value + negRate * acc', elementwise over n floats. */
+  momentum(value: number, acc: number, grad: number, outValue: number, outAcc: number, n: number, momentum: number, negRate: number): void;
+}
+
+/** The parts of BackendWasm these kernels use (public members of the backend and its module). */
+export interface WasmHeapBackend {
+  readSync(dataId: tf.DataId): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+  wasm: { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
+}
+
+const compiled = new Map<boolean, WasmModule>();
+const instances = new WeakMap<object, HeapKernels>();
+
+/** The kernels over `backend`'s memory (instantiated once per backend). */
+export function heapKernels(backend: WasmHeapBackend): HeapKernels {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    // The threaded build shares its memory with its workers; the single-threaded one exports it.
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error('the wasm backend exposes no memory');
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    let module = compiled.get(shared);
+    if (!module) {
+      module = new wasmApi.Module(Uint8Array.from(Buffer.from(shared ? HEAP_KERNELS_SHARED_BASE64 : HEAP_KERNELS_BASE64, 'base64')));
+      compiled.set(shared, module);
+    }
+    kernels = new wasmApi.Instance(module, { env: { memory } }).exports as unknown as HeapKernels;
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}
+
+/** Byte offset of a tensor's data on the heap. */
+export function heapOffset(backend: WasmHeapBackend, info: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(info.dataId);
+  if (!data) throw new Error('tensor data is not on the wasm heap');
+  return data.memoryOffset;
+}

@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
+
+/** merge-train's own kernel: one SGD-with-momentum step of one variable (see MomentumOptimizer). */
+export const MOMENTUM_KERNEL = 'MergeTrainMomentum';
+
+/**
+ * The 'wasm' registration of MOMENTUM_KERNEL: inputs value, accumulation, gradient; attrs momentum,
+ * learningRate; outputs [value', accumulation'] in one SIMD pass (heapKernels.wat), where tf ops take
+ * four kernels and four passes over the variable.
+ */
+export function wasmMomentumConfig(): tf.KernelConfig {
+  return {
+    kernelName: MOMENTUM_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { value, accumulation, gradient } = args.inputs as Record<'value' | 'accumulation' | 'gradient', tf.TensorInfo>;
+      const { momentum, learningRate } = args.attrs as unknown as { momentum: number; learningRate: number };
+      const backend = args.backend as unknown as WasmHeapBackend;
+      const size = value.shape.reduce((a, b) => a * b, 1);
+      const outValue = backend.makeOutput(value.shape, 'float32');
+      const outAccumulation = backend.makeOutput(value.shape, 'float32');
+      const at = (info: tf.TensorInfo) => heapOffset(backend, info);
+      heapKernels(backend).momentum(at(value), at(accumulation), at(gradient), at(outValue), at(outAccumulation), size, momentum, -learningRate);
+      return [outValue, outAccumulation];
+    },
+  };
+}
