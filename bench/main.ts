@@ -70,16 +70,15 @@ async function main(): Promise<void> {
   console.log(`backend ${backend}, ${threads} thread(s), ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'})\n`);
   const figures: Figure[] = [];
   const tensors: BenchFile['tensors'] = {};
-  let ceiling = Number.NaN;
   const trainingCases: Record<'mlp' | 'vgg' | 'resnet', sections.TrainingCase> = {
     mlp: { key: 'mlp', label: 'MLP 784-512-512-10', family: 'mlp', config: { hidden: [512, 512] }, inputShape: [784], examples: 4096 },
     vgg: { key: 'vgg', label: 'VGG 16,M,32,M,64,M +BN', family: 'vgg', config: { layout: [16, 'M', 32, 'M', 64, 'M'], batchNorm: true }, inputShape: [28, 28, 1], examples: 1024 },
     resnet: { key: 'resnet', label: 'ResNet [1,1,1] 12/24/48', family: 'resnet', config: { blocks: [1, 1, 1], widths: [12, 24, 48] }, inputShape: [28, 28, 1], examples: 1024 },
   };
   const runs: Record<SectionName, () => Promise<Figure[]>> = {
-    matmul: () => sections.matMulCeiling(1024),
+    matmul: () => sections.matMulCeiling(),
     mlp: async () => {
-      const figures = await sections.trainingThroughput(trainingCases.mlp, ceiling, repeats);
+      const figures = await sections.trainingThroughput(trainingCases.mlp, repeats);
       const [products] = await sections.mlpProductCeiling(repeats);
       const trained = figures.find((f) => f.key === 'mlp.gflops')!.value;
       return [
@@ -88,8 +87,8 @@ async function main(): Promise<void> {
         { key: 'mlp.products.fraction', label: 'MLP training, of the step products alone', value: (100 * trained) / products!.value, unit: '%', better: 'higher' },
       ];
     },
-    vgg: () => sections.trainingThroughput(trainingCases.vgg, ceiling, repeats),
-    resnet: () => sections.trainingThroughput(trainingCases.resnet, ceiling, repeats),
+    vgg: () => sections.trainingThroughput(trainingCases.vgg, repeats),
+    resnet: () => sections.trainingThroughput(trainingCases.resnet, repeats),
     statistics: () => sections.statisticsThroughput(repeats),
     cca: async () => [
       ...(await sections.ccaSolve(128, Math.max(repeats, 5), 2)),
@@ -101,13 +100,10 @@ async function main(): Promise<void> {
     quickstart: () => sections.quickstart(Math.min(repeats, 2), threads),
     jobs: () => sections.parallelTraining(threads),
   };
-  // Training figures are relative to the ceiling: measure it first whenever one is asked for.
-  const wanted = options.only.some((s) => s in trainingCases) && !options.only.includes('matmul') ? ['matmul' as const, ...options.only] : options.only;
-  for (const name of sectionNames.filter((s) => wanted.includes(s))) {
+  for (const name of sectionNames.filter((s) => options.only.includes(s))) {
     const before = tf.memory().numTensors;
     const result = await runs[name]();
     tensors[name] = { before, after: tf.memory().numTensors };
-    if (name === 'matmul') ceiling = result[0]!.value;
     for (const figure of result) console.log(`${figure.label.padEnd(48)} ${formatValue(figure).padStart(16)}`);
     figures.push(...result);
   }

@@ -12,10 +12,11 @@ let installed = false;
 /**
  * Installs merge-train's own 'wasm' kernels (the tfjs 4.22 wasm backend lacks one that training needs
  * and has slow ones): BatchMatMul without slow transposed operands, Conv2DBackpropFilter (missing:
- * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D). Each
- * is composed from fast wasm kernels. GatherV2 of whole rows (slow: one index per element) copies
- * rows on the heap. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their
- * kernels. Idempotent.
+ * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D), each
+ * composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) as row
+ * copies on the heap; and, as SIMD kernels in the backend's own memory (heapKernels.wat), Transpose
+ * of the last two axes, Sum over leading axes, and the SGD momentum step. Only the 'wasm'
+ * registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
   if (installed) return;
