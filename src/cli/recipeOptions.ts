@@ -28,7 +28,8 @@ export const recipeOptions: readonly RecipeOption[] = [
   { flags: '--gamma <g>', description: 'CCA ridge: S + gamma * I', path: ['align', 'gamma'], parse: number },
   {
     flags: '--batch-norm <mode>',
-    description: 'BatchNorm under alignment: transform (like a bias; statistics recomputed after merging) or fold (into the convolutions first)',
+    description:
+      'BatchNorm under alignment: fold-scale (its scale folded into the convolution; default), transform (like a bias), both with statistics recomputed after merging, or fold (wholly into the convolutions)',
     path: ['align', 'batchNorm'],
   },
   { flags: '--alphas <kinds>', description: 'merge variants, comma-separated: uniform, fisher, learned', path: ['merge', 'alphas'], parse: list },
