@@ -6,13 +6,18 @@ import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heapKernelsBi
  * merge-train's float32 kernels that run inside tfjs-backend-wasm's own memory, on its tensors'
  * bytes, with 128-bit SIMD (heapKernels.wat, assembled by `npm run assemble-kernels`). The backend's
  * C++ kernels for these operations are generic loops; these replace them in the kernels that use
- * them (wasmTranspose, wasmSumColumns, wasmMomentum). Pointers are byte offsets into the heap.
+ * them (wasmTranspose, wasmSumColumns, wasmMaxPoolGrad, wasmMomentum). Pointers are byte offsets into the heap.
  */
 export interface HeapKernels {
   /** dst = src^T for a row-major rows x cols matrix of 4-byte elements. */
   transpose(src: number, dst: number, rows: number, cols: number): void;
-  /** dst[j] = sum over i of src[i][j], for a row-major rows x cols float32 matrix. */
-  sumColumns(src: number, dst: number, rows: number, cols: number): void;
+  /** dst[j] = (sum over i of src[i][j]) / divisor, for a row-major rows x cols float32 matrix. */
+  sumColumns(src: number, dst: number, rows: number, cols: number, divisor: number): void;
+  /** Max-pool gradient over NHWC float32 tensors x, dy into dx (see heapKernels.wat). */
+  maxPoolGrad(
+    x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number,
+    filterH: number, filterW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
   /** acc' = momentum * acc + grad; value' = value + negRate * acc', elementwise over n floats. */
   momentum(value: number, acc: number, grad: number, outValue: number, outAcc: number, n: number, momentum: number, negRate: number): void;
 }

@@ -89,8 +89,9 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $floop))))
 
-  ;; dst[j] = sum_i src[i][j] over a row-major rows x cols float32 matrix, rows in order.
-  (func $sumColumns (export "sumColumns") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+  ;; dst[j] = (sum_i src[i][j]) / divisor over a row-major rows x cols float32 matrix, rows in order
+  ;; (divisor 1 for a sum, which then is exact; the row count for a mean).
+  (func $sumColumns (export "sumColumns") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $divisor f32)
     (local $i i32) (local $j i32) (local $cols4 i32) (local $row i32) (local $acc v128) (local $s f32) (local $p i32)
     (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
     (local.set $j (i32.const 0))
@@ -105,7 +106,7 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cols) (i32.const 2))))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $iloop)))
-      (v128.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc))
+      (v128.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (f32x4.div (local.get $acc) (f32x4.splat (local.get $divisor))))
       (local.set $j (i32.add (local.get $j) (i32.const 4)))
       (br $jloop)))
     (block $tdone (loop $tloop
@@ -119,9 +120,76 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cols) (i32.const 2))))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $sloop)))
-      (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+      (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))) (f32.div (local.get $s) (local.get $divisor)))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $tloop))))
+
+  ;; The gradient of a max pool over NHWC float32 tensors: dx is zeroed, then each output position's
+  ;; dy goes to the first maximum of its window (row-major order, strictly greater, as the cpu
+  ;; backend picks it); a window with no value above -infinity (all NaN) passes nothing.
+  ;; Windows start at (oh * strideH - padTop, ow * strideW - padLeft) and are clipped to the input.
+  (func $maxPoolGrad (export "maxPoolGrad") (param $x i32) (param $dy i32) (param $dx i32)
+      (param $batch i32) (param $inH i32) (param $inW i32) (param $channels i32) (param $outH i32) (param $outW i32)
+      (param $filterH i32) (param $filterW i32) (param $strideH i32) (param $strideW i32) (param $padTop i32) (param $padLeft i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $c i32) (local $r i32) (local $col i32)
+    (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32)
+    (local $image i32) (local $best f32) (local $at i32) (local $v f32) (local $p i32) (local $q i32) (local $g i32)
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (local.get $batch) (i32.mul (local.get $inH) (local.get $inW))) (local.get $channels)) (i32.const 2)))
+    (local.set $g (local.get $dy))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $bloop
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
+      ;; element offset of image b
+      (local.set $image (i32.mul (local.get $b) (i32.mul (i32.mul (local.get $inH) (local.get $inW)) (local.get $channels))))
+      (local.set $oh (i32.const 0))
+      (block $hdone (loop $hloop
+        (br_if $hdone (i32.ge_s (local.get $oh) (local.get $outH)))
+        (local.set $r0 (i32.sub (i32.mul (local.get $oh) (local.get $strideH)) (local.get $padTop)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $filterH)))
+        (if (i32.lt_s (local.get $r0) (i32.const 0)) (then (local.set $r0 (i32.const 0))))
+        (if (i32.gt_s (local.get $r1) (local.get $inH)) (then (local.set $r1 (local.get $inH))))
+        (local.set $ow (i32.const 0))
+        (block $wdone (loop $wloop
+          (br_if $wdone (i32.ge_s (local.get $ow) (local.get $outW)))
+          (local.set $c0 (i32.sub (i32.mul (local.get $ow) (local.get $strideW)) (local.get $padLeft)))
+          (local.set $c1 (i32.add (local.get $c0) (local.get $filterW)))
+          (if (i32.lt_s (local.get $c0) (i32.const 0)) (then (local.set $c0 (i32.const 0))))
+          (if (i32.gt_s (local.get $c1) (local.get $inW)) (then (local.set $c1 (local.get $inW))))
+          (local.set $c (i32.const 0))
+          (block $cdone (loop $cloop
+            (br_if $cdone (i32.ge_s (local.get $c) (local.get $channels)))
+            (local.set $best (f32.const -inf))
+            (local.set $at (i32.const -1))
+            (local.set $r (local.get $r0))
+            (block $rdone (loop $rloop
+              (br_if $rdone (i32.ge_s (local.get $r) (local.get $r1)))
+              (local.set $col (local.get $c0))
+              (block $kdone (loop $kloop
+                (br_if $kdone (i32.ge_s (local.get $col) (local.get $c1)))
+                ;; p = element offset of x[b, r, col, c]
+                (local.set $p (i32.add (local.get $image)
+                  (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $inW)) (local.get $col)) (local.get $channels)) (local.get $c))))
+                (local.set $v (f32.load (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 2)))))
+                (if (f32.gt (local.get $v) (local.get $best))
+                  (then (local.set $best (local.get $v)) (local.set $at (local.get $p))))
+                (local.set $col (i32.add (local.get $col) (i32.const 1)))
+                (br $kloop)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $rloop)))
+            (if (i32.ge_s (local.get $at) (i32.const 0))
+              (then
+                (local.set $q (i32.add (local.get $dx) (i32.shl (local.get $at) (i32.const 2))))
+                (f32.store (local.get $q) (f32.add (f32.load (local.get $q)) (f32.load (local.get $g))))))
+            (local.set $g (i32.add (local.get $g) (i32.const 4)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cloop)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $wloop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $hloop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bloop))))
 
   ;; SGD with momentum, as tfjs's MomentumOptimizer computes it (same float32 operations, same
   ;; order): acc' = momentum * acc + grad; value' = value + (-rate) * acc'. Outputs may alias inputs.

@@ -3,6 +3,7 @@ import { wasmConv2DBackpropFilterConfig } from './wasmConv2DBackpropFilter.js';
 import { wasmConv2DBackpropInputConfig } from './wasmConv2DBackpropInput.js';
 import { wasmGatherRowsConfig } from './wasmGatherRows.js';
 import { wasmKernelCalls } from './wasmKernelCalls.js';
+import { wasmMaxPoolGradConfig } from './wasmMaxPoolGrad.js';
 import { wasmMomentumConfig } from './wasmMomentum.js';
 import { wasmSumColumnsConfig } from './wasmSumColumns.js';
 import { wasmTransposeConfig } from './wasmTranspose.js';
@@ -15,7 +16,7 @@ let installed = false;
  * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D), each
  * composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) as row
  * copies on the heap; and, as SIMD kernels in the backend's own memory (heapKernels.wat), Transpose
- * of the last two axes, Sum over leading axes, and the SGD momentum step. Only the 'wasm'
+ * of the last two axes, Sum and Mean over leading axes, the max-pool gradient, and the SGD momentum step. Only the 'wasm'
  * registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
@@ -26,7 +27,9 @@ export function installWasmFastPaths(): void {
   replaceKernel(wasmConv2DBackpropInputConfig());
   replaceKernel(wasmGatherRowsConfig());
   replaceKernel(wasmTransposeConfig());
-  replaceKernel(wasmSumColumnsConfig());
+  replaceKernel(wasmSumColumnsConfig('Sum'));
+  replaceKernel(wasmSumColumnsConfig('Mean'));
+  replaceKernel(wasmMaxPoolGradConfig());
   replaceKernel(wasmMomentumConfig());
 }
 

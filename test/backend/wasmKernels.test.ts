@@ -245,6 +245,9 @@ describe("merge-train's wasm kernels", () => {
         result['sum negative axes, kept'] = tf.sum(x, [-4, -3, -2], true).dataSync() as Float32Array;
         result['sum rows'] = tf.sum(tf.tensor(values(128 * 37, 44), [128, 37]), 0).dataSync() as Float32Array;
         result['sum last axis'] = tf.sum(tf.tensor(values(30, 45), [5, 6]), 1).dataSync() as Float32Array;
+        result['mean [0,1,2]'] = tf.mean(x, [0, 1, 2]).dataSync() as Float32Array;
+        result['mean rows, kept'] = tf.mean(tf.tensor(values(128 * 37, 48), [128, 37]), 0, true).dataSync() as Float32Array;
+        result['mean last axis'] = tf.mean(tf.tensor(values(30, 49), [5, 6]), -1).dataSync() as Float32Array;
         result['sum of all'] = tf.sum(tf.tensor(values(30, 46), [5, 6])).dataSync() as Float32Array;
         result['sum of all, one column'] = tf.sum(tf.tensor(values(5, 47), [5, 1])).dataSync() as Float32Array;
         return result;
@@ -252,6 +255,34 @@ describe("merge-train's wasm kernels", () => {
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 1e-6);
     for (const name of Object.keys(cpu).filter((n) => n.startsWith('transpose'))) expect(wasm[name], name).toEqual(cpu[name]);
+    await tf.setBackend('wasm');
+    const before = live();
+    compute();
+    expect(live()).toEqual(before);
+  });
+
+  it('computes max-pool gradients as cpu does (ties, padding, overlapping windows, odd sizes)', async () => {
+    const cases: { shape: [number, number, number, number]; filter: number | [number, number]; stride: number | [number, number]; pad: 'same' | 'valid' | number }[] = [
+      { shape: [2, 8, 8, 5], filter: 2, stride: 2, pad: 'valid' },
+      { shape: [2, 7, 7, 3], filter: 2, stride: 2, pad: 'valid' },
+      { shape: [1, 7, 9, 4], filter: 2, stride: 2, pad: 'same' },
+      { shape: [2, 6, 6, 3], filter: 3, stride: 1, pad: 'same' },
+      { shape: [1, 9, 8, 2], filter: 3, stride: 2, pad: 1 },
+    ];
+    const compute = (): Values =>
+      tf.tidy(() => {
+        const result: Values = {};
+        cases.forEach(({ shape, filter, stride, pad }, i) => {
+          // Rounded values make ties, which must go to the same (first) position as on cpu.
+          const x = tf.tensor4d(values(sizeOf(shape), 70 + i).map((v) => Math.round(4 * v) / 4), shape);
+          const weights = tf.tensor4d(values(sizeOf(shape), 80 + i), shape);
+          const gradient = tf.grad((input: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(input, filter, stride, pad), tf.maxPool(weights, filter, stride, pad))));
+          result[`case ${i}`] = gradient(x).dataSync() as Float32Array;
+        });
+        return result;
+      });
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu, 1e-6);
     await tf.setBackend('wasm');
     const before = live();
     compute();
