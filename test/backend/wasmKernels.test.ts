@@ -276,7 +276,7 @@ describe("merge-train's wasm kernels", () => {
           // Rounded values make ties, which must go to the same (first) position as on cpu.
           const x = tf.tensor4d(values(sizeOf(shape), 70 + i).map((v) => Math.round(4 * v) / 4), shape);
           const weights = tf.tensor4d(values(sizeOf(shape), 80 + i), shape);
-          const gradient = tf.grad((input: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(input, filter, stride, pad), tf.maxPool(weights, filter, stride, pad))));
+          const gradient = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, filter, stride, pad), tf.maxPool(weights, filter, stride, pad))));
           result[`case ${i}`] = gradient(x).dataSync() as Float32Array;
         });
         return result;
