@@ -18,6 +18,8 @@ export interface HeapKernels {
     x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number,
     filterH: number, filterW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
   ): void;
+  /** The same for 2x2 windows of stride 2 wholly inside the input, channels a multiple of 4 (SIMD). */
+  maxPoolGrad2x2(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number): void;
   /** acc' = momentum * acc + grad; value' = value + negRate * acc', elementwise over n floats. */
   momentum(value: number, acc: number, grad: number, outValue: number, outAcc: number, n: number, momentum: number, negRate: number): void;
 }

@@ -263,6 +263,8 @@ describe("merge-train's wasm kernels", () => {
 
   it('computes max-pool gradients as cpu does (ties, padding, overlapping windows, odd sizes)', async () => {
     const cases: { shape: [number, number, number, number]; filter: number | [number, number]; stride: number | [number, number]; pad: 'same' | 'valid' | number }[] = [
+      { shape: [2, 8, 8, 8], filter: 2, stride: 2, pad: 'valid' }, // the SIMD 2x2 path
+      { shape: [2, 7, 9, 4], filter: 2, stride: 2, pad: 'valid' }, // the same, with an uncovered last row and column
       { shape: [2, 8, 8, 5], filter: 2, stride: 2, pad: 'valid' },
       { shape: [2, 7, 7, 3], filter: 2, stride: 2, pad: 'valid' },
       { shape: [1, 7, 9, 4], filter: 2, stride: 2, pad: 'same' },
