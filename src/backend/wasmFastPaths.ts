@@ -15,9 +15,9 @@ let installed = false;
  * and has slow ones): BatchMatMul without slow transposed operands, Conv2DBackpropFilter (missing:
  * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D), each
  * composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) as row
- * copies on the heap; and, as SIMD kernels in the backend's own memory (heapKernels.wat), Transpose
- * of the last two axes, Sum and Mean over leading axes, the max-pool gradient, and the SGD momentum step. Only the 'wasm'
- * registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
+ * copies on the heap; and, as kernels in the backend's own memory (heapKernels.wat), Transpose of
+ * the last two axes, Sum and Mean over leading axes, the max-pool gradient, and the SGD momentum
+ * step. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
   if (installed) return;

@@ -4,9 +4,8 @@ import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js'
 /**
  * MaxPoolGrad for the 'wasm' backend, in one pass over the pooled windows (heapKernels.wat): each
  * output's gradient goes to the first maximum of its window, as the cpu backend assigns it; 2x2
- * windows of stride 2 (VGG's pools) four channels at a time. The
- * backend's own kernel took ~20 ms for a [128, 28, 28, 16] input, a quarter of a small VGG's
- * training step.
+ * windows of stride 2 (VGG's pools) four channels at a time. The backend's own kernel took ~20 ms
+ * for a [128, 28, 28, 16] input, a quarter of a small VGG's training step.
  */
 export function wasmMaxPoolGradConfig(): tf.KernelConfig | undefined {
   const original = tf.getKernel('MaxPoolGrad', 'wasm');

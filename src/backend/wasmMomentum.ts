@@ -17,7 +17,7 @@ export function wasmMomentumConfig(): tf.KernelConfig {
       const { value, accumulation, gradient } = args.inputs as Record<'value' | 'accumulation' | 'gradient', tf.TensorInfo>;
       const { momentum, learningRate } = args.attrs as unknown as { momentum: number; learningRate: number };
       const backend = args.backend as unknown as WasmHeapBackend;
-      const size = value.shape.reduce((a, b) => a * b, 1);
+      const size = tf.util.sizeFromShape(value.shape);
       const outValue = backend.makeOutput(value.shape, 'float32');
       const outAccumulation = backend.makeOutput(value.shape, 'float32');
       const at = (info: tf.TensorInfo) => heapOffset(backend, info);

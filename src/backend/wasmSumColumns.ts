@@ -24,7 +24,7 @@ export function wasmSumColumnsConfig(kernelName: 'Sum' | 'Mean'): tf.KernelConfi
       const leading = rank >= 2 && axes.size === rank - 1 && !axes.has(rank - 1);
       if (!leading || x.dtype !== 'float32') return original.kernelFunc(args);
       const columns = x.shape[rank - 1]!;
-      const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const rows = tf.util.sizeFromShape(x.shape.slice(0, -1));
       const backend = args.backend as unknown as WasmHeapBackend;
       const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), columns] : [columns], 'float32');
       const divisor = kernelName === 'Mean' ? rows : 1;

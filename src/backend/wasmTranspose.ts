@@ -26,7 +26,7 @@ export function wasmTransposeConfig(): tf.KernelConfig | undefined {
       const kernels = heapKernels(backend);
       const [source, target] = [heapOffset(backend, x), heapOffset(backend, out)];
       const bytes = 4 * rows * cols;
-      const batch = x.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+      const batch = tf.util.sizeFromShape(x.shape.slice(0, -2));
       for (let b = 0; b < batch; b++) kernels.transpose(source + b * bytes, target + b * bytes, rows, cols);
       return out;
     },

@@ -109,23 +109,21 @@ export function extremeEigenvaluesFromCholesky(ws: Float64Workspace, l: MatrixVi
       axpy(-xi, row(i), x * 8, i);
     }
   };
-  // With |x| = 1, |L^T x|^2 = x^T S x and |L^-1 x|^2 = x^T S^-1 x.
-  let max = 0;
-  start();
-  for (let step = 0; step < steps; step++) {
-    multiplyTransposed();
-    max = normalise() ** 2;
-    multiply();
-    normalise();
-  }
-  let inverseMax = 0;
-  start();
-  for (let step = 0; step < steps; step++) {
-    solve();
-    inverseMax = normalise() ** 2;
-    solveTransposed();
-    normalise();
-  }
+  // Power iteration on F F^T, applied as F^T then F: with |x| = 1 the squared norm after the first
+  // half estimates the largest eigenvalue (F = L: |L^T x|^2 = x^T S x; F = L^-T: x^T S^-1 x).
+  const largestEigenvalue = (half: () => void, otherHalf: () => void): number => {
+    let estimate = 0;
+    start();
+    for (let step = 0; step < steps; step++) {
+      half();
+      estimate = normalise() ** 2;
+      otherHalf();
+      normalise();
+    }
+    return estimate;
+  };
+  const max = largestEigenvalue(multiplyTransposed, multiply);
+  const inverseMax = largestEigenvalue(solve, solveTransposed);
   ws.release(mark);
   return { min: 1 / inverseMax, max };
 }

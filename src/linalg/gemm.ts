@@ -86,48 +86,12 @@ function packA(heap: Float64Array, dest: number, a: MatrixView, trans: boolean, 
   }
 }
 
-/** Packs rows [p0, p0 + kc) and columns [j0, j1) of op(B) into micro-panels of 4 columns. */
+/**
+ * Packs rows [p0, p0 + kc) and columns [j0, j1) of op(B) into micro-panels of 4 columns: column j of
+ * op(B) is row j of op(B)^T, which is B with the other `trans`, so these are packA's panels of that.
+ */
 function packB(heap: Float64Array, dest: number, b: MatrixView, trans: boolean, p0: number, kc: number, j0: number, j1: number): void {
-  const { offset, stride } = b;
-  let q = dest;
-  for (let j = j0; j < j1; j += TILE) {
-    const cols = Math.min(TILE, j1 - j);
-    if (!trans) {
-      let src = offset + p0 * stride + j;
-      for (let k = 0; k < kc; k++) {
-        if (cols === TILE) {
-          heap[q] = heap[src]!;
-          heap[q + 1] = heap[src + 1]!;
-          heap[q + 2] = heap[src + 2]!;
-          heap[q + 3] = heap[src + 3]!;
-        } else {
-          for (let s = 0; s < TILE; s++) heap[q + s] = s < cols ? heap[src + s]! : 0;
-        }
-        q += 4;
-        src += stride;
-      }
-    } else {
-      // op(B)[p][j] = B[j][p]: four stored rows, read along p.
-      const r0 = offset + j * stride + p0;
-      if (cols === TILE) {
-        const r1 = r0 + stride;
-        const r2 = r1 + stride;
-        const r3 = r2 + stride;
-        for (let k = 0; k < kc; k++) {
-          heap[q] = heap[r0 + k]!;
-          heap[q + 1] = heap[r1 + k]!;
-          heap[q + 2] = heap[r2 + k]!;
-          heap[q + 3] = heap[r3 + k]!;
-          q += 4;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          for (let s = 0; s < TILE; s++) heap[q + s] = s < cols ? heap[r0 + s * stride + k]! : 0;
-          q += 4;
-        }
-      }
-    }
-  }
+  packA(heap, dest, b, !trans, j0, j1, p0, kc, 1);
 }
 
 function scaleOutput(heap: Float64Array, c: MatrixView, beta: number, upperOnly: boolean): void {

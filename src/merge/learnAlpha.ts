@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
 import { evaluateLogits } from '../eval/evaluate.js';
 import type { CurvePoint } from '../eval/metrics.js';
+import { cloneParams } from '../nn/init.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import { trainableParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { Adam } from '../train/adam.js';
-import { nonFiniteParams } from '../train/trainModel.js';
+import { namesList, nonFiniteParams } from '../train/trainModel.js';
 import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
 import type { AlphaMasks } from './mergeParams.js';
@@ -143,7 +144,7 @@ export async function learnAlphaMasks(
         step: badStep,
         message:
           `alpha training diverged at step ${badStep} (loss ${first >= 0 ? curve[first]!.loss : loss})` +
-          `${broken.length ? `; non-finite alpha logits: ${broken.slice(0, 5).join(', ')}${broken.length > 5 ? ', ...' : ''}` : ''}` +
+          `${broken.length ? `; non-finite alpha logits: ${namesList(broken)}` : ''}` +
           `; kept the masks of step ${best?.step ?? 0}; lower merge.learningRate`,
       };
       return false;
@@ -210,8 +211,4 @@ export async function learnAlphaMasks(
 
 function momentsOf(optimizer: Adam, which: 'm' | 'v'): ParamMap {
   return Object.fromEntries(Object.entries(optimizer.moments).map(([n, moments]) => [n, moments[which]]));
-}
-
-function cloneParams(params: ParamMap): ParamMap {
-  return tf.tidy(() => Object.fromEntries(Object.entries(params).map(([n, t]) => [n, tf.clone(t)])));
 }

@@ -20,3 +20,8 @@ export function initParams(spec: ModelSpec, seed: number): ParamMap {
 export function disposeParams(params: ParamMap): void {
   for (const tensor of Object.values(params)) tensor.dispose();
 }
+
+/** A copy of a parameter map (new tensors the caller owns; variables become plain tensors). */
+export function cloneParams(params: ParamMap): ParamMap {
+  return tf.tidy(() => Object.fromEntries(Object.entries(params).map(([name, tensor]) => [name, tf.clone(tensor)])));
+}

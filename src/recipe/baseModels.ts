@@ -104,9 +104,9 @@ export interface BaseModelOptions {
 
 /**
  * The recipe's base models (and the indices of those trained now): reused from checkpoints made from
- * the same settings, the rest trained,
- * in up to `jobs` worker processes at once (each with its own backend and `threads / jobs` threads).
- * Training in a worker gives the same weights as training here: same code, same seeds.
+ * the same settings, the rest trained, in up to `jobs` worker processes at once (each with its own
+ * backend and `threads / jobs` threads). Training in a worker gives the same weights as training
+ * here: same code, same seeds.
  */
 export async function baseModels(
   recipe: Recipe,

@@ -5,21 +5,25 @@ import type { AlignMethod, AlphaKind } from '../eval/metrics.js';
 
 /** Where each stage of a run writes its files, under reports/<name>/. */
 export function runPaths(dir: string) {
+  const models = join(dir, 'models');
+  const aligned = join(dir, 'aligned');
+  const masks = join(dir, 'masks');
+  const merges = join(dir, 'merges');
   return {
     dir,
     recipe: join(dir, 'recipe.json'),
-    model: (index: number) => join(dir, 'models', `model-${index}.safetensors`),
+    model: (index: number) => join(models, `model-${index}.safetensors`),
     /** Training in progress, saved after every epoch; removed when the model is finished. */
-    trainState: (index: number) => join(dir, 'models', `model-${index}.training.safetensors`),
-    alignedDir: join(dir, 'aligned'),
-    aligned: (align: AlignMethod) => join(dir, 'aligned', `model-1-${align}.safetensors`),
-    masksDir: join(dir, 'masks'),
-    mergesDir: join(dir, 'merges'),
-    masks: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'masks', `${align}-${alpha}.safetensors`),
+    trainState: (index: number) => join(models, `model-${index}.training.safetensors`),
+    alignedDir: aligned,
+    aligned: (align: AlignMethod) => join(aligned, `model-1-${align}.safetensors`),
+    masksDir: masks,
+    mergesDir: merges,
+    masks: (align: AlignMethod, alpha: AlphaKind) => join(masks, `${align}-${alpha}.safetensors`),
     /** Learned-alpha training in progress, saved at each validation; removed when it finishes. */
-    alphaState: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'masks', `${align}-${alpha}.training.safetensors`),
+    alphaState: (align: AlignMethod, alpha: AlphaKind) => join(masks, `${align}-${alpha}.training.safetensors`),
     /** A finished merge variant's metrics (and alpha curves): written last, so its presence means done. */
-    mergeResult: (align: AlignMethod, alpha: AlphaKind) => join(dir, 'merges', `${align}-${alpha}.json`),
+    mergeResult: (align: AlignMethod, alpha: AlphaKind) => join(merges, `${align}-${alpha}.json`),
     metrics: join(dir, 'metrics.json'),
     summary: join(dir, 'summary.md'),
     figures: join(dir, 'figures'),

@@ -35,15 +35,15 @@ export class Adam {
   /** One update of `variables` (the ones given to the constructor) from their `gradients`. */
   apply(variables: Record<string, tf.Variable>, gradients: Record<string, tf.Tensor>): void {
     this.step++;
+    // The bias corrections folded into the step size and epsilon, as the paper's efficient form does.
     const rate = (this.learningRate * Math.sqrt(1 - this.beta2 ** this.step)) / (1 - this.beta1 ** this.step);
+    const epsilon = this.epsilon * Math.sqrt(1 - this.beta2 ** this.step);
     tf.tidy(() => {
       for (const [name, variable] of Object.entries(variables)) {
         const g = gradients[name]!;
         const { m, v } = this.moments[name]!;
         m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
         v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
-        // The bias corrections folded into the step size, as the paper's efficient form does.
-        const epsilon = this.epsilon * Math.sqrt(1 - this.beta2 ** this.step);
         variable.assign(tf.sub(variable, tf.div(tf.mul(m, rate), tf.add(tf.sqrt(v), epsilon))));
       }
     });

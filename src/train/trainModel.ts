@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
 import { evaluateModel } from '../eval/evaluate.js';
+import { cloneParams } from '../nn/init.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { trainableParams, type BatchNormLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
@@ -82,6 +83,11 @@ export function nonFiniteParams(params: ParamMap): string[] {
   const flags = finite.dataSync();
   finite.dispose();
   return names.filter((_, i) => !flags[i]);
+}
+
+/** Up to five names, comma-separated, and "..." when there are more: for one-line error messages. */
+export function namesList(names: string[]): string {
+  return `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}`;
 }
 
 /** Steps between yields to the event loop inside an epoch. */
@@ -204,7 +210,7 @@ export async function trainModel(
         const broken = nonFiniteParams(variables);
         throw new InputError(
           `training diverged in epoch ${epoch} at step ${firstBad + 1} of ${stepsPerEpoch} (loss ${losses[firstBad]}); ` +
-            `${broken.length ? `non-finite parameters after the epoch: ${broken.slice(0, 5).join(', ')}${broken.length > 5 ? ', ...' : ''}` : 'parameters still finite'}; ` +
+            `${broken.length ? `non-finite parameters after the epoch: ${namesList(broken)}` : 'parameters still finite'}; ` +
             `the state after epoch ${epoch - 1} is the last good one; lower the learning rate`,
         );
       }
@@ -218,9 +224,7 @@ export async function trainModel(
         tf.dispose(optimizerState.map((s) => s.tensor).filter((t) => !(t instanceof tf.Variable)));
       }
     }
-    const params: ParamMap = {};
-    for (const [name, variable] of Object.entries(variables)) params[name] = tf.clone(variable);
-    return { params, history };
+    return { params: cloneParams(variables), history };
   } finally {
     optimizer.dispose();
     tf.dispose(Object.values(variables));

@@ -53,6 +53,15 @@ function live(): [number, number] {
   return [tf.memory().numTensors, tf.backend().numDataIds()];
 }
 
+/** Runs `compute` once more on 'wasm' and checks it leaves nothing alive; returns the live counts. */
+async function expectNoLeaksOnWasm(compute: () => unknown): Promise<[number, number]> {
+  await tf.setBackend('wasm');
+  const before = live();
+  compute();
+  expect(live()).toEqual(before);
+  return before;
+}
+
 /** Gradients of sum(conv2d(x, w) * dy) with respect to x and w, read back; disposes everything it made. */
 function convGradients(xShape: number[], filterShape: number[], strides: number | [number, number], pad: Pad, seed: number): Values {
   return tf.tidy(() => {
@@ -196,10 +205,7 @@ describe("merge-train's wasm kernels", () => {
       );
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 1e-5);
-    await tf.setBackend('wasm');
-    const before = live();
-    compute();
-    expect(live()).toEqual(before);
+    await expectNoLeaksOnWasm(compute);
   });
 
   it('gathers rows (and everything else) as cpu does, and refuses an index out of range', async () => {
@@ -219,10 +225,7 @@ describe("merge-train's wasm kernels", () => {
       });
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 0);
-    await tf.setBackend('wasm');
-    const before = live();
-    compute();
-    expect(live()).toEqual(before);
+    const before = await expectNoLeaksOnWasm(compute);
     expect(() => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([1, 3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
     expect(live()).toEqual(before);
   });
@@ -255,10 +258,7 @@ describe("merge-train's wasm kernels", () => {
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 1e-6);
     for (const name of Object.keys(cpu).filter((n) => n.startsWith('transpose'))) expect(wasm[name], name).toEqual(cpu[name]);
-    await tf.setBackend('wasm');
-    const before = live();
-    compute();
-    expect(live()).toEqual(before);
+    await expectNoLeaksOnWasm(compute);
   });
 
   it('computes max-pool gradients as cpu does (ties, padding, overlapping windows, odd sizes)', async () => {
@@ -285,10 +285,7 @@ describe("merge-train's wasm kernels", () => {
       });
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 1e-6);
-    await tf.setBackend('wasm');
-    const before = live();
-    compute();
-    expect(live()).toEqual(before);
+    await expectNoLeaksOnWasm(compute);
   });
 
   it('steps SGD with momentum as tf.train.momentum does, bit for bit, and resumes from either one\'s weights', async () => {
