@@ -23,6 +23,15 @@ export interface HeapKernels {
   maxPoolGrad2x2(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number): void;
   /** acc' = momentum * acc + grad; value' = value + negRate * acc', elementwise over n floats. */
   momentum(value: number, acc: number, grad: number, outValue: number, outAcc: number, n: number, momentum: number, negRate: number): void;
+  /** out = max(x, 0) over n floats. */
+  relu(x: number, out: number, n: number): void;
+  /** out = x + v broadcast over the rows of a row-major rows x cols float32 matrix x. */
+  addRowVector(x: number, v: number, out: number, rows: number, cols: number): void;
+  /** Columns [n0, n1) of C = A B (+ bias, ReLU) with scratch at `work`: see heapGemm.ts. */
+  gemm(
+    a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,
+    n0: number, n1: number, bias: number, relu: number, work: number,
+  ): void;
 }
 
 /** The parts of BackendWasm these kernels use (public members of the backend and its module). */
@@ -37,20 +46,30 @@ export interface WasmHeapBackend {
 const compiled = new Map<boolean, WasmModule>();
 const instances = new WeakMap<object, HeapKernels>();
 
+/** The kernels' compiled module, importing a shared memory or not. */
+export function heapKernelModule(shared: boolean): WasmModule {
+  let module = compiled.get(shared);
+  if (!module) {
+    module = new wasmApi.Module(Uint8Array.from(Buffer.from(shared ? HEAP_KERNELS_SHARED_BASE64 : HEAP_KERNELS_BASE64, 'base64')));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
+/** `backend`'s memory, and whether it is shared (the threaded build shares it with its workers). */
+export function heapMemory(backend: WasmHeapBackend): { memory: WasmMemory; shared: boolean } {
+  // The threaded build exposes its memory as wasmMemory; the single-threaded one exports it.
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  if (!memory) throw new Error('the wasm backend exposes no memory');
+  return { memory, shared: typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer };
+}
+
 /** The kernels over `backend`'s memory (instantiated once per backend). */
 export function heapKernels(backend: WasmHeapBackend): HeapKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
-    // The threaded build shares its memory with its workers; the single-threaded one exports it.
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!memory) throw new Error('the wasm backend exposes no memory');
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    let module = compiled.get(shared);
-    if (!module) {
-      module = new wasmApi.Module(Uint8Array.from(Buffer.from(shared ? HEAP_KERNELS_SHARED_BASE64 : HEAP_KERNELS_BASE64, 'base64')));
-      compiled.set(shared, module);
-    }
-    kernels = new wasmApi.Instance(module, { env: { memory } }).exports as unknown as HeapKernels;
+    const { memory, shared } = heapMemory(backend);
+    kernels = new wasmApi.Instance(heapKernelModule(shared), { env: { memory } }).exports as unknown as HeapKernels;
     instances.set(backend, kernels);
   }
   return kernels;

@@ -11,16 +11,18 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   // customGrad's type lists the inputs and the save function as one union; this function takes one input.
   const withGradient = (input: tf.Tensor, save: tf.GradSaveFunc) => {
     const [batch, classes] = input.shape as [number, number];
-    const rowMax = tf.reshape(tf.max(input, 1), [batch, 1]);
-    const shifted = tf.sub(input, tf.matMul(rowMax, tf.ones([1, classes])));
+    const acrossColumns = (column: tf.Tensor) => tf.matMul(tf.reshape(column, [batch, 1]), tf.ones([1, classes]));
+    const shifted = tf.sub(input, acrossColumns(tf.max(input, 1)));
     const logSumExp = tf.log(tf.sum(tf.exp(shifted), 1));
     const oneHot = tf.cast(tf.oneHot(labels, classes), 'float32');
     const picked = tf.sum(tf.mul(shifted, oneHot), 1);
     // Saved tensors outlive this function until the backward pass has used them.
-    save([input, oneHot]);
+    save([shifted, logSumExp, oneHot]);
     return {
       value: tf.mean(tf.sub(logSumExp, picked)) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, [savedInput, savedOneHot]: tf.Tensor[]) => tf.mul(tf.sub(tf.softmax(savedInput!), savedOneHot!), tf.div(dy, batch)),
+      // softmax = exp(shifted - logSumExp), spelled so (not tf.softmax) to keep off XNNPACK's thread pool
+      gradFunc: (dy: tf.Tensor, [savedShifted, savedLogSumExp, savedOneHot]: tf.Tensor[]) =>
+        tf.mul(tf.sub(tf.exp(tf.sub(savedShifted!, acrossColumns(savedLogSumExp!))), savedOneHot!), tf.div(dy, batch)),
     };
   };
   const loss = tf.customGrad(withGradient as unknown as Parameters<typeof tf.customGrad>[0]);

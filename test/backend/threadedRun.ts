@@ -1,6 +1,6 @@
 /**
  * Run as a child process by wasmThreads.test.ts: initialises the wasm backend with the thread count
- * given as argv[2], computes a large matMul and three SGD steps of an MLP, and prints the thread
+ * given as argv[2], computes two large matMuls and three SGD steps of an MLP, and prints the thread
  * count and the results as JSON. The process must then exit on its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,10 +13,13 @@ import { trainModel } from '../../src/train/trainModel.js';
 import { normalInputs } from '../nn/helpers.js';
 
 await selectBackend('wasm', { threads: Number(process.argv[2]) });
+// Products big enough for the gemm to split between threads: by columns, and (few columns) by rows.
 const product = tf.tidy(() => {
   const a = tf.tensor2d(normalInputs(256, 300, 1), [256, 300]);
   const b = tf.tensor2d(normalInputs(300, 200, 2), [300, 200]);
-  return Array.from(tf.matMul(a, b).dataSync());
+  const c = tf.tensor2d(normalInputs(2000, 100, 4), [2000, 100]);
+  const d = tf.tensor2d(normalInputs(100, 10, 5), [100, 10]);
+  return [...tf.matMul(a, b).dataSync(), ...tf.matMul(c, d).dataSync()];
 });
 const spec = mlpSpec({ hidden: [64] }, [30], 4);
 const count = 384;

@@ -177,7 +177,7 @@ describe("merge-train's wasm kernels", () => {
     expectClose(wasm, cpu);
   });
 
-  it('computes matMul with transposed operands as cpu does', async () => {
+  it('computes matMul (transposed operands, batches, K blocks, tile edges) as cpu does', async () => {
     const cases: [number[], number[], boolean, boolean][] = [
       [[13, 7], [7, 5], false, false],
       [[7, 13], [7, 5], true, false],
@@ -186,12 +186,15 @@ describe("merge-train's wasm kernels", () => {
       [[3, 6, 4], [3, 6, 5], true, false],
       [[3, 4, 6], [3, 5, 6], false, true],
       [[2, 6, 4], [2, 5, 6], true, true],
-      // Cheaper to transpose the other operand and the result: (A B)^T = B^T A^T.
-      [[2, 8], [30, 8], false, true],
-      [[40, 30], [40, 2], true, false],
-      [[8, 2], [30, 8], true, true],
-      [[3, 2, 8], [3, 30, 8], false, true],
+      // One side's batch broadcast against the other's.
       [[1, 40, 30], [4, 40, 2], true, false],
+      [[3, 2, 8], [30, 8], false, true],
+      // Sizes past the gemm's blocks: K over 384 steps (two blocks), M over 128 rows, N past whole
+      // panels of 8, and products big enough to be split between threads, by columns or by rows.
+      [[131, 801], [801, 67], false, false],
+      [[801, 131], [67, 801], true, true],
+      [[300, 64], [64, 520], false, false],
+      [[200, 900], [200, 12], true, false],
     ];
     const compute = (): Values =>
       tf.tidy(() =>
@@ -203,6 +206,33 @@ describe("merge-train's wasm kernels", () => {
           }),
         ),
       );
+    const { cpu, wasm } = await onBothBackends(compute);
+    expectClose(wasm, cpu, 1e-5);
+    await expectNoLeaksOnWasm(compute);
+  });
+
+  it('computes fused matMul (bias, ReLU, other activations), bias addition and ReLU as cpu does', async () => {
+    const compute = (): Values =>
+      tf.tidy(() => {
+        const x = tf.tensor2d(values(129 * 70, 60), [129, 70]);
+        const w = tf.tensor2d(values(70 * 45, 61), [70, 45]);
+        const wT = tf.tensor2d(values(45 * 70, 62), [45, 70]);
+        const bias = tf.tensor1d(values(45, 63));
+        const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
+        const withNaN = tf.tensor1d([-1, 0, 2, Number.NaN, -0.5, 3]);
+        return {
+          'fused, bias, relu': read(tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' })),
+          'fused, transposed, bias': read(tf.fused.matMul({ a: x, b: wT, transposeB: true, bias })),
+          'fused, no bias, relu': read(tf.fused.matMul({ a: x, b: w, activation: 'relu' })),
+          'fused, bias [1, 45], elu (backend kernel)': read(tf.fused.matMul({ a: x, b: w, bias: tf.reshape(bias, [1, 45]), activation: 'elu' })),
+          'bias added to rows': read(tf.add(tf.matMul(x, w), bias)),
+          'rows added to bias': read(tf.add(bias, tf.matMul(x, w))),
+          'bias added to pixels': read(tf.add(tf.reshape(tf.matMul(x, w), [3, 43, 1, 45]), tf.reshape(bias, [1, 1, 45]))),
+          'other broadcast': read(tf.add(tf.ones([3, 1]), tf.ones([1, 4]))),
+          relu: read(tf.relu(tf.matMul(x, w))),
+          'relu keeps NaN': Float32Array.from(read(tf.relu(withNaN)), (v) => (Number.isNaN(v) ? 99 : v)),
+        };
+      });
     const { cpu, wasm } = await onBothBackends(compute);
     expectClose(wasm, cpu, 1e-5);
     await expectNoLeaksOnWasm(compute);

@@ -16,19 +16,19 @@ function threadedRun(threads: number): Promise<ThreadedRun> {
     execFile(
       process.execPath,
       ['--import', 'tsx', `${root}/test/backend/threadedRun.ts`, String(threads)],
-      { cwd: root, timeout: 60_000, env: { ...process.env, MERGE_TRAIN_THREADS: '' } },
+      { cwd: root, timeout: 60_000, maxBuffer: 16 << 20, env: { ...process.env, MERGE_TRAIN_THREADS: '' } },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as ThreadedRun)),
     );
   });
 }
 
 describe('the multithreaded wasm backend in Node', () => {
-  it('runs XNNPACK on two threads, computes what one thread computes, and lets the process exit', async () => {
+  it('runs XNNPACK and the gemm on two threads, computes what one thread computes, and lets the process exit', async () => {
     const [one, two] = await Promise.all([threadedRun(1), threadedRun(2)]);
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
-    expect(two.product).toHaveLength(256 * 200);
-    // Each output tile is computed by one thread in the same order: the results agree exactly.
+    expect(two.product).toHaveLength(256 * 200 + 2000 * 10);
+    // Each output is summed by one thread in the same order: the results agree exactly.
     expect(two.product).toEqual(one.product);
     expect(two.weights).toEqual(one.weights);
   });

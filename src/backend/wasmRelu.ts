@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
+
+/**
+ * Relu for the 'wasm' backend on float32 tensors, one SIMD pass (heapKernels.wat). The backend's
+ * kernel runs through XNNPACK's thread pool, whose threads then spin for a while (~0.3 ms) on the
+ * core that merge-train's gemm worker needs next (see heapGemm.ts). Other dtypes keep the backend's kernel.
+ */
+export function wasmReluConfig(): tf.KernelConfig | undefined {
+  const original = tf.getKernel('Relu', 'wasm');
+  if (!original) return undefined;
+  return {
+    kernelName: 'Relu',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype !== 'float32') return original.kernelFunc(args);
+      const backend = args.backend as unknown as WasmHeapBackend;
+      const out = backend.makeOutput(x.shape, 'float32');
+      heapKernels(backend).relu(heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape));
+      return out;
+    },
+  };
+}
