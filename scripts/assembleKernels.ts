@@ -25,7 +25,8 @@ export async function assembleKernels(wat = 'linalg/simdKernels.wat', shared = f
     if (!text.includes(MEMORY_IMPORT)) throw new Error(`${wat} does not import its memory as ${MEMORY_IMPORT}`);
     text = text.replace(MEMORY_IMPORT, SHARED_MEMORY_IMPORT);
   }
-  const module = wabt.parseWat(wat, text, { simd: true, threads: shared });
+  // threads: atomics (the gemm's shared counter), valid on unshared memory too
+  const module = wabt.parseWat(wat, text, { simd: true, threads: true });
   try {
     return Uint8Array.from(module.toBinary({}).buffer);
   } finally {

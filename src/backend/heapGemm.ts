@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmMemory, WasmModule } from '../linalg/wasmApi.js';
-import { heapKernelModule, heapKernels, heapMemory, type WasmHeapBackend } from './heapKernels.js';
+import { heapKernelModule, heapKernels, heapMemory, heapOffset, type WasmHeapBackend } from './heapKernels.js';
 
 /**
  * One float32 matrix product C = A B (+ bias, ReLU) on the wasm heap, for the gemm of
@@ -26,42 +26,56 @@ export interface HeapProduct {
   relu: boolean;
 }
 
-/** Scratch floats the gemm needs for `width` columns: packed A (128 x 384), packed B (384 x width rounded up to 8), a 4 x 8 tile. */
-export function gemmWorkFloats(width: number): number {
-  return 128 * 384 + 384 * Math.ceil(width / 8) * 8 + 32;
+/** Scratch floats the gemm needs: packed A (M rounded up to 4, by K), packed B (384 x chunk), a 4 x 8 tile. */
+export function gemmWorkFloats(M: number, K: number, chunk: number): number {
+  return Math.ceil(M / 4) * 4 * K + 384 * chunk + 32;
 }
 
 /** Below this many multiply-adds a product stays on the calling thread: waking a worker costs ~20-50 µs. */
 const PARALLEL_MIN_MACS = 1 << 20;
+/** Each thread packs all of A: rows are taken this many floats of A at a time (4 MiB a thread). */
+const PACKED_A_FLOATS = 1 << 20;
 
 /** The gemm's arguments in heapKernels.wat's order. */
 type GemmArgs = [a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,
-  n0: number, n1: number, bias: number, relu: number, work: number];
+  N: number, chunk: number, counter: number, bias: number, relu: number, work: number];
+const ARG_COUNT = 16;
 
 /**
  * Computes `product` on the wasm backend's threads: the calling thread and, in the threaded build,
- * one worker per further thread, each with its own share of the columns (or rows, when there are
- * few columns) and its own scratch on the heap. Every output is summed in the same order on any
- * thread count, so results do not depend on it.
+ * one worker per further thread. Threads claim chunks of columns as they go (about four a thread),
+ * so one that starts late or runs slow takes fewer; with too few columns to share, each thread
+ * takes its own rows instead. Every output is summed by one thread in the same order on any thread
+ * count, so results do not depend on it.
  */
 export function heapGemm(backend: WasmHeapBackend, product: HeapProduct): void {
   const { M, K, N } = product;
+  // Bounded scratch: rows in groups whose A fits PACKED_A_FLOATS.
+  const groupRows = Math.max(4, Math.floor(PACKED_A_FLOATS / K / 4) * 4);
+  for (let first = 0; first < M; first += groupRows) {
+    const rows = Math.min(groupRows, M - first);
+    multiplyRows(backend, { ...product, a: product.a + 4 * first * product.rsA, c: product.c + 4 * first * N, M: rows });
+  }
+}
+
+function multiplyRows(backend: WasmHeapBackend, product: HeapProduct): void {
+  const { a, rsA, csA, b, rsB, csB, c, M, K, N, bias, relu } = product;
   const threads = M * K * N >= PARALLEL_MIN_MACS ? gemmPool(backend).length + 1 : 1;
-  // Whole panels of 8 columns per thread when there are enough of them, else rows.
-  const byColumns = N >= 16 * threads || M < 4 * threads;
-  const parts = byColumns ? ranges(Math.ceil(N / 8), threads).map(([s, e]) => [8 * s, Math.min(8 * e, N)] as const) : ranges(M, threads);
-  const work = parts.map(([s, e]) => backend.makeOutput([gemmWorkFloats(byColumns ? e - s : N)], 'float32'));
-  const at = (info: tf.TensorInfo) => backend.dataIdMap.get(info.dataId)!.memoryOffset;
-  const jobs = parts.map(([start, end], i): GemmArgs => {
-    const { a, rsA, csA, b, rsB, csB, c, bias, relu } = product;
-    return byColumns
-      ? [a, rsA, csA, b, rsB, csB, c, N, M, K, start, end, bias, relu ? 1 : 0, at(work[i]!)]
-      : [a + 4 * start * rsA, rsA, csA, b, rsB, csB, c + 4 * start * N, N, end - start, K, 0, N, bias, relu ? 1 : 0, at(work[i]!)];
+  const byColumns = threads === 1 || N >= 16 * threads || M < 4 * threads;
+  // Each thread's rows, with a column counter shared by all (by columns) or its own (by rows).
+  const shares: [number, number][] = byColumns ? Array.from({ length: threads }, () => [0, M]) : ranges(M, threads);
+  const chunk = 8 * Math.ceil((byColumns ? Math.max(N / (4 * threads), 1) : N) / 8);
+  const counters = backend.makeOutput([threads], 'int32');
+  (backend.typedArrayFromHeap(counters) as Int32Array).fill(0);
+  const work = shares.map(([first, end]) => backend.makeOutput([gemmWorkFloats(end - first, K, chunk)], 'float32'));
+  const jobs = shares.map(([first, end], i): GemmArgs => {
+    const counter = heapOffset(backend, counters) + 4 * (byColumns ? 0 : i);
+    return [a + 4 * first * rsA, rsA, csA, b, rsB, csB, c + 4 * first * N, N, end - first, K, N, chunk, counter, bias, relu ? 1 : 0, heapOffset(backend, work[i]!)];
   });
   try {
-    runJobs(backend, jobs.filter((job) => job[8] > 0 && job[11] > job[10]));
+    runJobs(backend, jobs);
   } finally {
-    for (const w of work) (backend as unknown as tf.KernelBackend).disposeData(w.dataId);
+    for (const info of [counters, ...work]) (backend as unknown as tf.KernelBackend).disposeData(info.dataId);
   }
 }
 
@@ -71,8 +85,8 @@ function ranges(count: number, parts: number): [number, number][] {
 }
 
 /**
- * A worker's control block (Int32Array over a SharedArrayBuffer): [job sequence number (negative:
- * stop), last sequence done (negative: it failed), the gemm's arguments].
+ * A worker's control block (Int32Array over a SharedArrayBuffer): [job sequence number, last
+ * sequence done (negative: it failed), the gemm's arguments].
  */
 const JOB = 0;
 const DONE = 1;
@@ -89,15 +103,14 @@ const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
 const block = new Int32Array(control);
 let seen = 0;
 for (;;) {
-  // Spin a little before sleeping: a training step's products come ~1-3 ms apart, and waking a
-  // sleeping thread costs ~0.1-0.4 ms on a virtual machine.
+  // Spin a little before sleeping: a training step's products come ~1-3 ms apart, and a sleeping
+  // worker started on its share ~0.15 ms late (measured), a spinning one ~0.05 ms.
   const until = performance.now() + ${SPIN_MS};
   while (Atomics.load(block, ${JOB}) === seen && performance.now() < until);
   Atomics.wait(block, ${JOB}, seen);
   seen = Atomics.load(block, ${JOB});
-  if (seen < 0) break;
   let done = seen;
-  try { gemm(...block.subarray(${ARGS}, ${ARGS + 15})); } catch { done = -seen; }
+  try { gemm(...block.subarray(${ARGS}, ${ARGS + ARG_COUNT})); } catch { done = -seen; }
   Atomics.store(block, ${DONE}, done);
   Atomics.notify(block, ${DONE});
 }
@@ -122,7 +135,7 @@ function gemmPool(backend: WasmHeapBackend): GemmWorker[] {
 }
 
 function startWorker(module: WasmModule, memory: WasmMemory): GemmWorker {
-  const control = new SharedArrayBuffer(4 * (ARGS + 15));
+  const control = new SharedArrayBuffer(4 * (ARGS + ARG_COUNT));
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control } });
   // Waiting for jobs forever: unreferenced, it does not keep Node from exiting.
   worker.unref();
@@ -143,7 +156,7 @@ function runJobs(backend: WasmHeapBackend, jobs: GemmArgs[]): void {
   try {
     if (jobs[0]) heapKernels(backend).gemm(...jobs[0]);
   } finally {
-    // The workers compute shares of the same size: spin a little rather than pay a wake-up.
+    // The workers finish about when this thread does: spin a little rather than pay a wake-up.
     const spinUntil = performance.now() + 2 * SPIN_MS;
     for (const worker of handed) {
       let done = Atomics.load(worker.control, DONE);

@@ -27,10 +27,10 @@ export interface HeapKernels {
   relu(x: number, out: number, n: number): void;
   /** out = x + v broadcast over the rows of a row-major rows x cols float32 matrix x. */
   addRowVector(x: number, v: number, out: number, rows: number, cols: number): void;
-  /** Columns [n0, n1) of C = A B (+ bias, ReLU) with scratch at `work`: see heapGemm.ts. */
+  /** C = A B (+ bias, ReLU), columns claimed `chunk` at a time from the i32 at `counter`: see heapGemm.ts. */
   gemm(
     a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,
-    n0: number, n1: number, bias: number, relu: number, work: number,
+    N: number, chunk: number, counter: number, bias: number, relu: number, work: number,
   ): void;
 }
 

@@ -492,87 +492,105 @@
       (local.set $row (i32.add (local.get $row) (local.get $width)))
       (br $bloop))))
 
-  ;; Columns [n0, n1) of C = A B (+ bias, then ReLU when $relu), C row-major M x N with row stride
-  ;; ldc floats; A's (i, k) element at a + 4 (i rsA + k csA), B's (k, j) at b + 4 (k rsB + j csB);
-  ;; bias (N floats) 0 for none. $work: gemmWorkFloats(n1 - n0) floats of scratch (see heapGemm.ts):
-  ;; packed A (128 x 384), packed B (384 x (n1 - n0) rounded up to 8), one 4 x 8 tile.
-  ;; Each output is summed in the same order whatever the column range: threads agree exactly.
+  ;; C = A B (+ bias, then ReLU when $relu): C row-major M x N with row stride ldc floats; A's (i, k)
+  ;; element at a + 4 (i rsA + k csA), B's (k, j) at b + 4 (k rsB + j csB); bias (N floats) 0 for
+  ;; none. Threads share the work by columns: each packs all of A once, then claims $chunk columns
+  ;; at a time (a multiple of 8) from the i32 at $counter (the next free column; 0 at the start)
+  ;; until none are left, and computes them over all of K, so each output is summed in the same
+  ;; order whichever thread takes it. $work: scratch of gemmWorkFloats(M, K, chunk) floats (see
+  ;; heapGemm.ts): packed A (M rounded up to 4, by K), packed B (384 x chunk), one 4 x 8 tile.
   (func $gemm (export "gemm") (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $rsB i32) (param $csB i32)
-      (param $c i32) (param $ldc i32) (param $M i32) (param $K i32) (param $n0 i32) (param $n1 i32)
+      (param $c i32) (param $ldc i32) (param $M i32) (param $K i32) (param $N i32) (param $chunk i32) (param $counter i32)
       (param $bias i32) (param $relu i32) (param $work i32)
-    (local $packA i32) (local $packB i32) (local $tile i32) (local $blocks i32) (local $kcMax i32)
-    (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $ir i32) (local $width i32)
-    (local $ldcb i32) (local $p i32) (local $end i32) (local $bv v128) (local $zero v128)
-    (local.set $width (i32.sub (local.get $n1) (local.get $n0)))
+    (local $packA i32) (local $packB i32) (local $tile i32) (local $rows4 i32) (local $blocks i32) (local $kcMax i32)
+    (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $ir i32)
+    (local $j0 i32) (local $j1 i32) (local $width i32) (local $ldcb i32) (local $p i32) (local $bv v128) (local $zero v128)
     (local.set $ldcb (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $rows4 (i32.and (i32.add (local.get $M) (i32.const 3)) (i32.const -4)))
     (local.set $packA (local.get $work))
-    (local.set $packB (i32.add (local.get $packA) (i32.const 196608))) ;; 128 x 384 floats
-    (local.set $tile (i32.add (local.get $packB)
-      (i32.shl (i32.mul (i32.const 384) (i32.and (i32.add (local.get $width) (i32.const 7)) (i32.const -8))) (i32.const 2))))
+    (local.set $packB (i32.add (local.get $packA) (i32.shl (i32.mul (local.get $rows4) (local.get $K)) (i32.const 2))))
+    (local.set $tile (i32.add (local.get $packB) (i32.shl (i32.mul (i32.const 384) (local.get $chunk)) (i32.const 2))))
     ;; K in equal blocks of at most 384 steps (a block of B's panel, 12 KiB, stays in L1)
     (local.set $blocks (i32.div_u (i32.add (local.get $K) (i32.const 383)) (i32.const 384)))
     (local.set $kcMax (i32.div_u (i32.add (local.get $K) (i32.sub (local.get $blocks) (i32.const 1))) (local.get $blocks)))
+    ;; all of A, K block by K block (block pc at rows4 x pc floats), in blocks of 4 rows
     (local.set $pc (i32.const 0))
-    (block $pdone (loop $ploop
-      (br_if $pdone (i32.ge_s (local.get $pc) (local.get $K)))
+    (block $adone (loop $aloop
+      (br_if $adone (i32.ge_s (local.get $pc) (local.get $K)))
       (local.set $kc (select (local.get $kcMax) (i32.sub (local.get $K) (local.get $pc))
         (i32.le_s (i32.add (local.get $pc) (local.get $kcMax)) (local.get $K))))
-      ;; B's columns are the rows packed: panels of 8
-      (call $gemmPack (local.get $b) (local.get $csB) (local.get $rsB) (local.get $n0) (local.get $n1)
-        (local.get $pc) (local.get $kc) (i32.const 8) (local.get $packB))
-      (local.set $ic (i32.const 0))
-      (block $idone (loop $iloop
-        (br_if $idone (i32.ge_s (local.get $ic) (local.get $M)))
-        (local.set $mc (select (i32.const 128) (i32.sub (local.get $M) (local.get $ic))
-          (i32.le_s (i32.add (local.get $ic) (i32.const 128)) (local.get $M))))
-        (call $gemmPack (local.get $a) (local.get $rsA) (local.get $csA) (local.get $ic) (i32.add (local.get $ic) (local.get $mc))
-          (local.get $pc) (local.get $kc) (i32.const 4) (local.get $packA))
-        (local.set $jr (i32.const 0))
-        (block $jdone (loop $jloop
-          (br_if $jdone (i32.ge_s (local.get $jr) (local.get $width)))
-          (local.set $ir (i32.const 0))
-          (block $rdone (loop $rloop
-            (br_if $rdone (i32.ge_s (local.get $ir) (local.get $mc)))
-            (call $gemmTile (local.get $kc)
-              (i32.add (local.get $packA) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
-              (i32.add (local.get $packB) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
-              (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldcb))
-                (i32.shl (i32.add (local.get $n0) (local.get $jr)) (i32.const 2))))
-              (local.get $ldcb)
-              (select (i32.const 4) (i32.sub (local.get $mc) (local.get $ir)) (i32.le_s (i32.add (local.get $ir) (i32.const 4)) (local.get $mc)))
-              (select (i32.const 8) (i32.sub (local.get $width) (local.get $jr)) (i32.le_s (i32.add (local.get $jr) (i32.const 8)) (local.get $width)))
-              (local.get $pc) (local.get $tile))
-            (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
-            (br $rloop)))
-          (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
-          (br $jloop)))
-        (local.set $ic (i32.add (local.get $ic) (local.get $mc)))
-        (br $iloop)))
+      (call $gemmPack (local.get $a) (local.get $rsA) (local.get $csA) (i32.const 0) (local.get $M)
+        (local.get $pc) (local.get $kc) (i32.const 4)
+        (i32.add (local.get $packA) (i32.shl (i32.mul (local.get $rows4) (local.get $pc)) (i32.const 2))))
       (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
-      (br $ploop)))
-    ;; epilogue over this range of columns: bias, then ReLU
-    (if (i32.eqz (i32.or (local.get $bias) (local.get $relu))) (then (return)))
-    (local.set $ic (i32.const 0))
-    (block $edone (loop $eloop
-      (br_if $edone (i32.ge_s (local.get $ic) (local.get $M)))
-      (local.set $jr (local.get $n0))
-      (block $fdone (loop $floop
-        (br_if $fdone (i32.ge_s (local.get $jr) (local.get $n1)))
-        (local.set $p (i32.add (local.get $c) (i32.add (i32.mul (local.get $ic) (local.get $ldcb)) (i32.shl (local.get $jr) (i32.const 2)))))
-        (if (i32.le_s (i32.add (local.get $jr) (i32.const 4)) (local.get $n1))
-          (then
-            (local.set $bv (v128.load (local.get $p)))
-            (if (local.get $bias) (then
-              (local.set $bv (f32x4.add (local.get $bv) (v128.load (i32.add (local.get $bias) (i32.shl (local.get $jr) (i32.const 2))))))))
-            (if (local.get $relu) (then (local.set $bv (f32x4.max (local.get $bv) (local.get $zero)))))
-            (v128.store (local.get $p) (local.get $bv))
-            (local.set $jr (i32.add (local.get $jr) (i32.const 4))))
-          (else
-            (if (local.get $bias) (then
-              (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $jr) (i32.const 2))))))))
-            (if (local.get $relu) (then (f32.store (local.get $p) (f32.max (f32.load (local.get $p)) (f32.const 0)))))
-            (local.set $jr (i32.add (local.get $jr) (i32.const 1)))))
-        (br $floop)))
-      (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
-      (br $eloop))))
+      (br $aloop)))
+    (block $claimed (loop $claim
+      (local.set $j0 (i32.atomic.rmw.add (local.get $counter) (local.get $chunk)))
+      (br_if $claimed (i32.ge_s (local.get $j0) (local.get $N)))
+      (local.set $j1 (select (i32.add (local.get $j0) (local.get $chunk)) (local.get $N)
+        (i32.le_s (i32.add (local.get $j0) (local.get $chunk)) (local.get $N))))
+      (local.set $width (i32.sub (local.get $j1) (local.get $j0)))
+      (local.set $pc (i32.const 0))
+      (block $pdone (loop $ploop
+        (br_if $pdone (i32.ge_s (local.get $pc) (local.get $K)))
+        (local.set $kc (select (local.get $kcMax) (i32.sub (local.get $K) (local.get $pc))
+          (i32.le_s (i32.add (local.get $pc) (local.get $kcMax)) (local.get $K))))
+        ;; B's columns are the rows packed: panels of 8
+        (call $gemmPack (local.get $b) (local.get $csB) (local.get $rsB) (local.get $j0) (local.get $j1)
+          (local.get $pc) (local.get $kc) (i32.const 8) (local.get $packB))
+        ;; rows in blocks of 128 (their packed A, 4 x kc floats a row block, stays in L2), each across the chunk's panels
+        (local.set $ic (i32.const 0))
+        (block $idone (loop $iloop
+          (br_if $idone (i32.ge_s (local.get $ic) (local.get $M)))
+          (local.set $mc (select (i32.const 128) (i32.sub (local.get $M) (local.get $ic))
+            (i32.le_s (i32.add (local.get $ic) (i32.const 128)) (local.get $M))))
+          (local.set $jr (i32.const 0))
+          (block $jdone (loop $jloop
+            (br_if $jdone (i32.ge_s (local.get $jr) (local.get $width)))
+            (local.set $ir (local.get $ic))
+            (block $rdone (loop $rloop
+              (br_if $rdone (i32.ge_s (local.get $ir) (i32.add (local.get $ic) (local.get $mc))))
+              (call $gemmTile (local.get $kc)
+                (i32.add (local.get $packA) (i32.shl (i32.add (i32.mul (local.get $rows4) (local.get $pc)) (i32.mul (local.get $ir) (local.get $kc))) (i32.const 2)))
+                (i32.add (local.get $packB) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $c) (i32.add (i32.mul (local.get $ir) (local.get $ldcb))
+                  (i32.shl (i32.add (local.get $j0) (local.get $jr)) (i32.const 2))))
+                (local.get $ldcb)
+                (select (i32.const 4) (i32.sub (local.get $M) (local.get $ir)) (i32.le_s (i32.add (local.get $ir) (i32.const 4)) (local.get $M)))
+                (select (i32.const 8) (i32.sub (local.get $width) (local.get $jr)) (i32.le_s (i32.add (local.get $jr) (i32.const 8)) (local.get $width)))
+                (local.get $pc) (local.get $tile))
+              (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
+              (br $rloop)))
+            (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
+            (br $jloop)))
+          (local.set $ic (i32.add (local.get $ic) (local.get $mc)))
+          (br $iloop)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
+        (br $ploop)))
+      ;; the chunk's epilogue: bias, then ReLU
+      (if (i32.or (local.get $bias) (local.get $relu)) (then
+        (local.set $ic (i32.const 0))
+        (block $edone (loop $eloop
+          (br_if $edone (i32.ge_s (local.get $ic) (local.get $M)))
+          (local.set $jr (local.get $j0))
+          (block $fdone (loop $floop
+            (br_if $fdone (i32.ge_s (local.get $jr) (local.get $j1)))
+            (local.set $p (i32.add (local.get $c) (i32.add (i32.mul (local.get $ic) (local.get $ldcb)) (i32.shl (local.get $jr) (i32.const 2)))))
+            (if (i32.le_s (i32.add (local.get $jr) (i32.const 4)) (local.get $j1))
+              (then
+                (local.set $bv (v128.load (local.get $p)))
+                (if (local.get $bias) (then
+                  (local.set $bv (f32x4.add (local.get $bv) (v128.load (i32.add (local.get $bias) (i32.shl (local.get $jr) (i32.const 2))))))))
+                (if (local.get $relu) (then (local.set $bv (f32x4.max (local.get $bv) (local.get $zero)))))
+                (v128.store (local.get $p) (local.get $bv))
+                (local.set $jr (i32.add (local.get $jr) (i32.const 4))))
+              (else
+                (if (local.get $bias) (then
+                  (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $jr) (i32.const 2))))))))
+                (if (local.get $relu) (then (f32.store (local.get $p) (f32.max (f32.load (local.get $p)) (f32.const 0)))))
+                (local.set $jr (i32.add (local.get $jr) (i32.const 1)))))
+            (br $floop)))
+          (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
+          (br $eloop)))))
+      (br $claim))))
 )
