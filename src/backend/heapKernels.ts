@@ -25,8 +25,8 @@ export interface HeapKernels {
   momentum(value: number, acc: number, grad: number, outValue: number, outAcc: number, n: number, momentum: number, negRate: number): void;
   /** out = max(x, 0) over n floats. */
   relu(x: number, out: number, n: number): void;
-  /** out = x + v broadcast over the rows of a row-major rows x cols float32 matrix x. */
-  addRowVector(x: number, v: number, out: number, rows: number, cols: number): void;
+  /** out = x op v, v broadcast over the rows of a row-major rows x cols float32 matrix x; op 0: x + v, 1: x - v, 2: v - x, 3: x * v. */
+  rowVectorOp(x: number, v: number, out: number, rows: number, cols: number, op: number): void;
   /** C = A B (+ bias, ReLU), columns claimed `chunk` at a time from the i32 at `counter`: see heapGemm.ts. */
   gemm(
     a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,

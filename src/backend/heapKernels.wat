@@ -308,9 +308,10 @@
       (local.set $off (i32.add (local.get $off) (i32.const 4)))
       (br $tloop))))
 
-  ;; out[i][j] = x[i][j] + v[j] for a row-major rows x cols float32 matrix x (bias addition); out may be x.
-  (func $addRowVector (export "addRowVector") (param $x i32) (param $v i32) (param $out i32) (param $rows i32) (param $cols i32)
-    (local $i i32) (local $j i32) (local $cols4 i32) (local $row i32) (local $off i32)
+  ;; out[i][j] = x[i][j] op v[j] for a row-major rows x cols float32 matrix x and a vector v over its
+  ;; columns (a bias or per-channel scale), op 0: x + v, 1: x - v, 2: v - x, 3: x * v; out may be x.
+  (func $rowVectorOp (export "rowVectorOp") (param $x i32) (param $v i32) (param $out i32) (param $rows i32) (param $cols i32) (param $op i32)
+    (local $i i32) (local $j i32) (local $cols4 i32) (local $row i32) (local $off i32) (local $a v128) (local $b v128) (local $s f32) (local $t f32)
     (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
     (block $idone (loop $iloop
       (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
@@ -319,21 +320,31 @@
       (block $jdone (loop $jloop
         (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols4)))
         (local.set $off (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $a (v128.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $b (v128.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2)))))
         (v128.store (i32.add (local.get $out) (local.get $off))
-          (f32x4.add (v128.load (i32.add (local.get $x) (local.get $off))) (v128.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2))))))
+          (if (result v128) (i32.eqz (local.get $op)) (then (f32x4.add (local.get $a) (local.get $b)))
+            (else (if (result v128) (i32.eq (local.get $op) (i32.const 1)) (then (f32x4.sub (local.get $a) (local.get $b)))
+              (else (if (result v128) (i32.eq (local.get $op) (i32.const 2)) (then (f32x4.sub (local.get $b) (local.get $a)))
+                (else (f32x4.mul (local.get $a) (local.get $b)))))))))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $jloop)))
       (block $tdone (loop $tloop
         (br_if $tdone (i32.ge_u (local.get $j) (local.get $cols)))
         (local.set $off (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $t (f32.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2)))))
         (f32.store (i32.add (local.get $out) (local.get $off))
-          (f32.add (f32.load (i32.add (local.get $x) (local.get $off))) (f32.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2))))))
+          (if (result f32) (i32.eqz (local.get $op)) (then (f32.add (local.get $s) (local.get $t)))
+            (else (if (result f32) (i32.eq (local.get $op) (i32.const 1)) (then (f32.sub (local.get $s) (local.get $t)))
+              (else (if (result f32) (i32.eq (local.get $op) (i32.const 2)) (then (f32.sub (local.get $t) (local.get $s)))
+                (else (f32.mul (local.get $s) (local.get $t)))))))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $tloop)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $iloop))))
 
-    ;; ---- Matrix product (GEMM) --------------------------------------------------------------------
+  ;; ---- Matrix product (GEMM) --------------------------------------------------------------------
   ;; C = A B in float32, as BLIS-style loops: K in blocks of at most $KC, A packed in blocks of 4 rows
   ;; and B in panels of 8 columns (zero past the edges) so that the 4x8 register kernel reads both
   ;; contiguously; transposed operands cost nothing extra, being only other strides while packing.

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmAddRowVectorConfig } from './wasmAddRowVector.js';
 import { wasmConv2DBackpropFilterConfig } from './wasmConv2DBackpropFilter.js';
 import { wasmConv2DBackpropInputConfig } from './wasmConv2DBackpropInput.js';
 import { wasmGatherRowsConfig } from './wasmGatherRows.js';
@@ -7,6 +6,7 @@ import { wasmMatMulConfigs } from './wasmMatMul.js';
 import { wasmMaxPoolGradConfig } from './wasmMaxPoolGrad.js';
 import { wasmMomentumConfig } from './wasmMomentum.js';
 import { wasmReluConfig } from './wasmRelu.js';
+import { wasmRowVectorOpConfigs } from './wasmRowVectorOps.js';
 import { wasmSumColumnsConfig } from './wasmSumColumns.js';
 import { wasmTransposeConfig } from './wasmTranspose.js';
 
@@ -20,7 +20,7 @@ let installed = false;
  * composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) as row
  * copies on the heap; and, as kernels in the backend's own memory (heapKernels.wat), Transpose of
  * the last two axes, Sum and Mean over leading axes, the max-pool gradient, the SGD momentum step,
- * Add of a bias vector, and Relu. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
+ * Add, Sub and Multiply of a per-channel vector, and Relu. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
  */
 export function installWasmFastPaths(): void {
   if (installed) return;
@@ -34,7 +34,7 @@ export function installWasmFastPaths(): void {
   replaceKernel(wasmSumColumnsConfig('Mean'));
   replaceKernel(wasmMaxPoolGradConfig());
   replaceKernel(wasmMomentumConfig());
-  replaceKernel(wasmAddRowVectorConfig());
+  for (const config of wasmRowVectorOpConfigs()) replaceKernel(config);
   replaceKernel(wasmReluConfig());
 }
 

@@ -211,7 +211,7 @@ describe("merge-train's wasm kernels", () => {
     await expectNoLeaksOnWasm(compute);
   });
 
-  it('computes fused matMul (bias, ReLU, other activations), bias addition and ReLU as cpu does', async () => {
+  it('computes fused matMul (bias, ReLU, other activations), per-channel add, subtract and multiply, and ReLU as cpu does', async () => {
     const compute = (): Values =>
       tf.tidy(() => {
         const x = tf.tensor2d(values(129 * 70, 60), [129, 70]);
@@ -228,7 +228,12 @@ describe("merge-train's wasm kernels", () => {
           'bias added to rows': read(tf.add(tf.matMul(x, w), bias)),
           'rows added to bias': read(tf.add(bias, tf.matMul(x, w))),
           'bias added to pixels': read(tf.add(tf.reshape(tf.matMul(x, w), [3, 43, 1, 45]), tf.reshape(bias, [1, 1, 45]))),
+          'shift subtracted from pixels': read(tf.sub(tf.reshape(tf.matMul(x, w), [3, 43, 1, 45]), bias)),
+          'pixels subtracted from shift': read(tf.sub(bias, tf.reshape(tf.matMul(x, w), [3, 43, 1, 45]))),
+          'pixels scaled': read(tf.mul(tf.reshape(tf.matMul(x, w), [3, 43, 1, 45]), bias)),
+          'scale times pixels, odd width': read(tf.mul(tf.tensor1d(values(7, 64)), tf.tensor2d(values(5 * 7, 65), [5, 7]))),
           'other broadcast': read(tf.add(tf.ones([3, 1]), tf.ones([1, 4]))),
+          'other broadcast, sub': read(tf.sub(tf.ones([3, 1]), tf.tensor2d([[1, 2, 3, 4]]))),
           relu: read(tf.relu(tf.matMul(x, w))),
           'relu keeps NaN': Float32Array.from(read(tf.relu(withNaN)), (v) => (Number.isNaN(v) ? 99 : v)),
         };
