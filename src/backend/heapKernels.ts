@@ -32,6 +32,8 @@ export interface HeapKernels {
     a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,
     N: number, chunk: number, counter: number, bias: number, relu: number, work: number,
   ): void;
+  /** Parts of the convolution filter gradient as a GEMM, claimed from the i32 at `counter`: see wasmConv2DBackpropFilter.ts. */
+  convFilterGrad(x: number, dy: number, partials: number, desc: number, parts: number, counter: number, work: number): void;
 }
 
 /** The parts of BackendWasm these kernels use (public members of the backend and its module). */

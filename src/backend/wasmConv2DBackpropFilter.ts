@@ -1,63 +1,68 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
+import { heapThreads, runHeapJobs } from './heapWorkers.js';
 import { checkNhwcFloat32, conv2DGradientInfo, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
-import { wasmKernelCalls } from './wasmKernelCalls.js';
 
 type Conv2DBackpropFilterAttrs = Conv2DGradientAttrs & { filterShape: [number, number, number, number] };
 
+/** Position ranges summed separately, then added in order: fixed, so results do not depend on the thread count. */
+const PARTS = 8;
+
+/** Scratch floats a thread needs: packed patches (rows rounded up to 4, by 384), packed dy (384 x Cout rounded up to 8), a 4 x 8 tile. */
+const workFloats = (rows: number, outChannels: number) => Math.ceil(rows / 4) * 4 * 384 + 384 * Math.ceil(outChannels / 8) * 8 + 32;
+
 /**
  * Conv2DBackpropFilter for the 'wasm' backend, which (tfjs 4.22) has none, so no conv net could be
- * trained there. dW[i, j, ci, co] = sum over n, oh, ow of xPadded[n, oh*s + i, ow*s + j, ci] *
- * dy[n, oh, ow, co] is itself a convolution: with the batch and channel axes of x swapped,
- * x' = [Cin, Hp, Wp, N], and dy laid out as a filter, dy' = [OH, OW, N, Cout] dilated by the stride,
- * the 'valid' convolution x' * dy' is [Cin, KH, KW, Cout]. So the gradient is two Transposes, one
- * wasm (XNNPACK) Conv2D that does the padding itself, and a small Transpose back to HWIO.
+ * trained there. dW[i, j, ci, co] = sum over positions (n, oh, ow) of x[n, oh s + i - top,
+ * ow s + j - left, ci] dy[n, oh, ow, co] is a matrix product, patches^T dy, of KH KW Cin rows by
+ * N OH OW steps by Cout columns: heapKernels.wat's convFilterGrad gathers the patches straight from
+ * x into the gemm's packed blocks (no im2col matrix), on all the heap threads, each summing whole
+ * ranges of positions.
  *
- * Measured on one core (N=128, 28x28, 32 -> 64 channels, 3x3 'same'): this conv form takes ~0.28 s
- * for stride 1 and ~0.07 s for stride 2; the per-tap alternative (StridedSlice of the padded input
- * for each of the 9 taps, each times dy through BatchMatMul) took ~0.44 s and ~1.1 s; the cpu
- * backend's kernel takes ~420 s.
- *
- * Only NHWC is supported (the wasm Conv2D itself only supports channelsLast).
+ * Measured in a small-ResNet step (batch 128, 28x28, 12-48 channels; per-kernel profile, 2
+ * threads): 9 calls took 102 ms as merge-train's earlier form, a convolution of x by dy through
+ * XNNPACK (which packs dy, a huge filter, anew every call), and 40 ms as this product.
+ * Only NHWC is supported (as by the wasm Conv2D itself).
  */
-export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig | undefined {
-  const kernels = wasmKernelCalls(['Conv2D', 'Transpose', 'Slice']);
-  if (!kernels) return undefined;
+export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig {
   return {
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
+    kernelFunc: ({ inputs, backend: kernelBackend, attrs }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
       const convAttrs = attrs as unknown as Conv2DBackpropFilterAttrs;
       checkNhwcFloat32('Conv2DBackpropFilter', convAttrs.dataFormat, [x, dy]);
       const info = conv2DGradientInfo('Conv2DBackpropFilter', convAttrs, x.shape as [number, number, number, number], convAttrs.filterShape, dy);
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-      const { call, free } = kernels(backend);
-      // Rows/columns of x the taps see: [-top, neededHeight - top); pad what lies outside x, crop what x has beyond.
-      const top = info.padInfo.top;
-      const left = info.padInfo.left;
-      const bottom = (outHeight - 1) * strideHeight + filterHeight - top - inHeight;
-      const right = (outWidth - 1) * strideWidth + filterWidth - left - inWidth;
-      const cropped =
-        bottom < 0 || right < 0
-          ? call('Slice', { x }, { begin: [0, 0, 0, 0], size: [batchSize, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), inChannels] })
-          : x;
-      const xSwapped = call('Transpose', { x: cropped }, { perm: [3, 1, 2, 0] }); // [Cin, H', W', N]
-      if (cropped !== x) free(cropped);
-      const dyFilter = call('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Cout]
-      const swapped = call(
-        'Conv2D',
-        { x: xSwapped, filter: dyFilter },
-        {
-          strides: 1,
-          pad: [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]],
-          dataFormat: 'NHWC',
-          dilations: [strideHeight, strideWidth],
-        },
-      ); // [Cin, KH, KW, Cout]
-      free(xSwapped);
-      free(dyFilter);
-      const dw = call('Transpose', { x: swapped }, { perm: [1, 2, 0, 3] }); // [KH, KW, Cin, Cout]
-      free(swapped);
+      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+      const backend = kernelBackend as unknown as WasmHeapBackend;
+      const rows = filterHeight * filterWidth * inChannels;
+      const dw = backend.makeOutput(convAttrs.filterShape, 'float32');
+      const positions = batchSize * outHeight * outWidth;
+      if (positions === 0 || rows * outChannels === 0) {
+        (backend.typedArrayFromHeap(dw) as Float32Array).fill(0);
+        return dw;
+      }
+      const parts = Math.min(PARTS, positions);
+      const threads = Math.min(heapThreads(backend), parts);
+      const desc = backend.makeOutput([16], 'int32');
+      (backend.typedArrayFromHeap(desc) as Int32Array).set([
+        batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth,
+        strideHeight, strideWidth, info.padInfo.top, info.padInfo.left, outChannels, 0, 0, 0,
+      ]);
+      const partials = backend.makeOutput([parts, rows * outChannels], 'float32');
+      const work = Array.from({ length: threads }, () => backend.makeOutput([workFloats(rows, outChannels)], 'float32'));
+      const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+      const counter = at(desc) + 4 * 13; // the descriptor's spare slots: 0
+      try {
+        runHeapJobs(backend, 'convFilterGrad', work.map((w) => [at(x), at(dy), at(partials), at(desc), parts, counter, at(w)]));
+        // dw = partial 0 + partial 1 + ..., in that order
+        const size = rows * outChannels;
+        const sums = backend.typedArrayFromHeap(partials) as Float32Array;
+        (backend.typedArrayFromHeap(dw) as Float32Array).set(sums.subarray(0, size));
+        for (let q = 1; q < parts; q++) heapKernels(backend).rowVectorOp(at(dw), at(partials) + 4 * q * size, at(dw), 1, size, 0);
+      } finally {
+        for (const t of [desc, partials, ...work]) (kernelBackend as tf.KernelBackend).disposeData(t.dataId);
+      }
       return dw;
     },
   };

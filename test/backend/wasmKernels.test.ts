@@ -76,6 +76,9 @@ function convGradients(xShape: number[], filterShape: number[], strides: number 
 
 const convCases: { name: string; x: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }[] = [
   { name: '3x3 same stride 1', x: [2, 8, 8, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'same' },
+  // Positions enough for every part of the filter gradient to span several blocks of 384, and
+  // channels in fours (the patches packed a vector at a time) with more than 8 output channels.
+  { name: '3x3 same stride 1, 4096 positions, 8 -> 12 channels', x: [4, 32, 32, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'same' },
   { name: '3x3 same stride 2', x: [3, 8, 8, 4], filter: [3, 3, 4, 6], strides: 2, pad: 'same' },
   { name: '3x3 same stride 2, odd size', x: [2, 9, 7, 4], filter: [3, 3, 4, 3], strides: 2, pad: 'same' },
   { name: '1x1 stride 2 (ResNet shortcut)', x: [2, 8, 8, 4], filter: [1, 1, 4, 8], strides: 2, pad: 'same' },

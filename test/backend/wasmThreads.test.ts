@@ -7,6 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 interface ThreadedRun {
   threads: number;
   product: number[];
+  filterGradient: number[];
   weights: number[];
 }
 
@@ -30,6 +31,8 @@ describe('the multithreaded wasm backend in Node', () => {
     expect(two.product).toHaveLength(256 * 200 + 2000 * 10);
     // Each output is summed by one thread in the same order: the results agree exactly.
     expect(two.product).toEqual(one.product);
+    expect(two.filterGradient).toHaveLength(3 * 3 * 8 * 16);
+    expect(two.filterGradient).toEqual(one.filterGradient);
     expect(two.weights).toEqual(one.weights);
   });
 });
