@@ -25,8 +25,6 @@ const JOB = 0;
 const DONE = 1;
 const KERNEL = 2;
 const ARGS = 3;
-/** How long a worker spins for its next job before it sleeps. */
-const SPIN_MS = 1;
 
 /** The worker: instantiates the kernels over the shared heap and runs each job it is handed. */
 const WORKER_SOURCE = `
@@ -36,10 +34,8 @@ const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const block = new Int32Array(control);
 let seen = 0;
 for (;;) {
-  // Spin a little before sleeping: a training step's products come ~1-3 ms apart, and a sleeping
-  // worker started on its share ~0.15 ms late (measured), a spinning one ~0.05 ms.
-  const until = performance.now() + ${SPIN_MS};
-  while (Atomics.load(block, ${JOB}) === seen && performance.now() < until);
+  // Sleep, not spin: a spinning worker holds the core that XNNPACK's own pool threads need for the
+  // backend's kernels (a diagonal Fisher ran ~40% slower with 1 ms of spinning; training no faster).
   Atomics.wait(block, ${JOB}, seen);
   seen = Atomics.load(block, ${JOB});
   let done = seen;
@@ -100,12 +96,10 @@ export function runHeapJobs(backend: WasmHeapBackend, kernel: ParallelKernel, jo
   try {
     if (jobs[0]) (heapKernels(backend)[kernel] as (...args: number[]) => void)(...jobs[0]);
   } finally {
-    // The workers finish about when this thread does: spin a little rather than pay a wake-up.
-    const spinUntil = performance.now() + 2 * SPIN_MS;
     for (const worker of handed) {
       let done = Atomics.load(worker.control, DONE);
       while (Math.abs(done) !== worker.sequence) {
-        if (performance.now() >= spinUntil) Atomics.wait(worker.control, DONE, done);
+        Atomics.wait(worker.control, DONE, done);
         done = Atomics.load(worker.control, DONE);
       }
       if (done < 0) throw new Error(`a ${kernel} worker failed (heap access out of range)`);
