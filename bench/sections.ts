@@ -35,20 +35,15 @@ function syntheticSet(count: number, inputShape: number[], numClasses: number, s
   return new TensorSet({ x, y, count }, inputShape);
 }
 
-/**
- * GFLOP/s of a size^3 matMul, median of `repeats`: with its right-hand operand reused (XNNPACK keeps
- * it packed: its best case), or a new one each time (merge-train's gemm sends operands it has seen
- * before to XNNPACK, so only new ones measure the gemm).
- */
-async function matMulGflops(size: number, repeats: number, warmup: number, newRightOperands = false): Promise<number> {
+/** GFLOP/s of a size^3 matMul (its right-hand operand reused, as XNNPACK likes best), median of `repeats`. */
+async function matMulGflops(size: number, repeats: number, warmup: number): Promise<number> {
   const [a, b] = [tf.randomNormal([size, size], 0, 1, 'float32', 1), tf.randomNormal([size, size], 0, 1, 'float32', 2)];
-  const rights = Array.from({ length: newRightOperands ? repeats + warmup : 0 }, () => tf.add(b, 0));
   const { seconds } = await timeMedian(() => {
-    const product = tf.matMul(a, rights.shift() ?? b);
+    const product = tf.matMul(a, b);
     product.dataSync(); // wait for the backend
     product.dispose();
   }, repeats, warmup);
-  tf.dispose([a, b, ...rights]);
+  tf.dispose([a, b]);
   return (2 * size ** 3) / seconds / 1e9;
 }
 
@@ -60,7 +55,7 @@ export const CEILING_SIZE = 1024;
  */
 async function ceilingGflops(repeats: number, warmup: number): Promise<{ ceiling: number; gemm?: number; xnnpack?: number }> {
   if (tf.getBackend() !== 'wasm') return { ceiling: await matMulGflops(CEILING_SIZE, repeats, warmup) };
-  const gemm = await matMulGflops(CEILING_SIZE, repeats, warmup, true);
+  const gemm = await matMulGflops(CEILING_SIZE, repeats, warmup);
   tf.env().set(WASM_GEMM_FLAG, false);
   try {
     const xnnpack = await matMulGflops(CEILING_SIZE, repeats, warmup);
