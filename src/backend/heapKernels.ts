@@ -5,9 +5,10 @@ import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heapKernelsBi
 /**
  * merge-train's float32 kernels that run inside tfjs-backend-wasm's own memory, on its tensors'
  * bytes, with 128-bit SIMD where it pays (heapKernels.wat, assembled by `npm run assemble-kernels`).
- * The backend's C++ kernels for these operations are generic loops; these replace them in the
- * kernels that use them (wasmTranspose, wasmSumColumns, wasmMaxPoolGrad, wasmMomentum). Pointers are
- * byte offsets into the heap.
+ * The backend's C++ kernels for these operations are generic loops (or, for products, XNNPACK
+ * repacking its operands); these replace them in the kernels that use them (wasmTranspose,
+ * wasmSumColumns, wasmMaxPoolGrad, wasmMomentum, wasmRelu, wasmRowVectorOps, wasmMatMul through
+ * heapGemm, wasmConv2DBackpropFilter). Pointers are byte offsets into the heap.
  */
 export interface HeapKernels {
   /** dst = src^T for a row-major rows x cols matrix of 4-byte elements. */

@@ -79,12 +79,8 @@ function planProduct(a: tf.TensorInfo, b: tf.TensorInfo, { transposeA, transpose
   const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   const [leadA, leadB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
   const [batchA, batchB] = [tf.util.sizeFromShape(leadA), tf.util.sizeFromShape(leadB)];
-  if (M * K * N === 0) return undefined;
-  let lead: number[];
-  if (batchA === 1) lead = leadB.length >= leadA.length ? leadB : leadA;
-  else if (batchB === 1) lead = leadA.length >= leadB.length ? leadA : leadB;
-  else if (tf.util.arraysEqual(leadA, leadB)) lead = leadA;
-  else return undefined;
+  if (M * K * N === 0 || (batchA > 1 && batchB > 1 && !tf.util.arraysEqual(leadA, leadB))) return undefined;
+  const lead = tf.backend_util.assertAndGetBroadcastShape(leadA, leadB);
   return { M, K, N, transposeA, transposeB, batchA, batchB, outShape: [...lead, M, N] };
 }
 

@@ -192,6 +192,7 @@ describe("merge-train's wasm kernels", () => {
       // One side's batch broadcast against the other's.
       [[1, 40, 30], [4, 40, 2], true, false],
       [[3, 2, 8], [30, 8], false, true],
+      [[1, 1, 5, 7], [3, 7, 9], false, false],
       // Sizes past the gemm's blocks: K over 384 steps (two blocks), M over 128 rows, N past whole
       // panels of 8, and products big enough to be split between threads, by columns or by rows.
       [[131, 801], [801, 67], false, false],
