@@ -292,7 +292,7 @@
       (local.set $off (i32.add (local.get $off) (i32.const 4)))
       (br $tloop))))
 
-;; out = max(x, 0) over n floats (ReLU; NaN stays NaN, as in tfjs); out may be x.
+  ;; out = max(x, 0) over n floats (ReLU; NaN stays NaN, as in tfjs); out may be x.
   (func $relu (export "relu") (param $x i32) (param $out i32) (param $n i32)
     (local $off i32) (local $end4 i32) (local $end i32) (local $zero v128)
     (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
@@ -345,7 +345,7 @@
       (br $iloop))))
 
   ;; ---- Matrix product (GEMM) --------------------------------------------------------------------
-  ;; C = A B in float32, as BLIS-style loops: K in blocks of at most $KC, A packed in blocks of 4 rows
+  ;; C = A B in float32, as BLIS-style loops: K in blocks of at most 384, A packed in blocks of 4 rows
   ;; and B in panels of 8 columns (zero past the edges) so that the 4x8 register kernel reads both
   ;; contiguously; transposed operands cost nothing extra, being only other strides while packing.
 
@@ -698,7 +698,7 @@
   ;; The positions split into $parts near-equal ranges; threads claim parts from the i32 at $counter
   ;; (0 at the start) and write part q's sum, M x Cout, at $partials + q M Cout floats, so the sum of
   ;; the parts (taken in order by the caller) does not depend on which thread took which.
-  ;; $work: convFilterWorkFloats floats (see wasmConv2DBackpropFilter.ts): packed A (M rounded up to
+  ;; $work: workFloats(M, Cout) floats (see wasmConv2DBackpropFilter.ts): packed A (M rounded up to
   ;; 4, by 384), packed B (384 x Cout rounded up to 8), one 4 x 8 tile.
   (func $convFilterGrad (export "convFilterGrad") (param $x i32) (param $dy i32) (param $partials i32) (param $desc i32)
       (param $parts i32) (param $counter i32) (param $work i32)

@@ -3,8 +3,9 @@ import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js'
 
 /**
  * Relu for the 'wasm' backend on float32 tensors, one SIMD pass (heapKernels.wat). The backend's
- * kernel runs through XNNPACK's thread pool, whose threads then spin for a while (~0.3 ms) on the
- * core that merge-train's gemm worker needs next (see heapGemm.ts). Other dtypes keep the backend's kernel.
+ * kernel runs through XNNPACK's thread pool, whose threads then spin for a while (~0.3 ms of CPU
+ * measured) on the core that merge-train's heap workers need next (heapWorkers.ts). Other dtypes
+ * keep the backend's kernel.
  */
 export function wasmReluConfig(): tf.KernelConfig | undefined {
   const original = tf.getKernel('Relu', 'wasm');
