@@ -24,13 +24,17 @@ export interface HeapProduct {
   relu: boolean;
 }
 
-/** Scratch floats the gemm needs: packed A (M rounded up to 4, by K), packed B (384 x chunk), a 4 x 8 tile. */
-export function gemmWorkFloats(M: number, K: number, chunk: number): number {
-  return Math.ceil(M / 4) * 4 * K + 384 * chunk + 32;
+/**
+ * Scratch floats of heapKernels.wat's gemm and convFilterGrad: packed A (M rows rounded up to 4, by K
+ * steps: all of K for the gemm, one block of 384 for convFilterGrad), packed B (384 steps by `columns`,
+ * a multiple of 8), a 4 x 8 tile.
+ */
+export function gemmWorkFloats(M: number, K: number, columns: number): number {
+  return Math.ceil(M / 4) * 4 * K + 384 * columns + 32;
 }
 
 /** Below this many multiply-adds a product stays on the calling thread. */
-export const PARALLEL_MIN_MACS = 1 << 20;
+const PARALLEL_MIN_MACS = 1 << 20;
 /** Each thread packs all of A: rows are taken this many floats of A at a time (4 MiB a thread). */
 const PACKED_A_FLOATS = 1 << 20;
 

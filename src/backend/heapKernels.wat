@@ -698,8 +698,8 @@
   ;; The positions split into $parts near-equal ranges; threads claim parts from the i32 at $counter
   ;; (0 at the start) and write part q's sum, M x Cout, at $partials + q M Cout floats, so the sum of
   ;; the parts (taken in order by the caller) does not depend on which thread took which.
-  ;; $work: workFloats(M, Cout) floats (see wasmConv2DBackpropFilter.ts): packed A (M rounded up to
-  ;; 4, by 384), packed B (384 x Cout rounded up to 8), one 4 x 8 tile.
+  ;; $work: gemmWorkFloats(M, 384, Cout rounded up to 8) floats (heapGemm.ts): packed A (M rounded
+  ;; up to 4, by 384), packed B (384 x Cout rounded up to 8), one 4 x 8 tile.
   (func $convFilterGrad (export "convFilterGrad") (param $x i32) (param $dy i32) (param $partials i32) (param $desc i32)
       (param $parts i32) (param $counter i32) (param $work i32)
     (local $P i32) (local $M i32) (local $M4 i32) (local $cout i32) (local $packA i32) (local $packB i32) (local $tile i32)

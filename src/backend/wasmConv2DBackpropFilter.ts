@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { gemmWorkFloats } from './heapGemm.js';
 import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
 import { heapThreads, runHeapJobs } from './heapWorkers.js';
 import { checkNhwcFloat32, conv2DGradientInfo, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
@@ -7,9 +8,6 @@ type Conv2DBackpropFilterAttrs = Conv2DGradientAttrs & { filterShape: [number, n
 
 /** Position ranges summed separately, then added in order: fixed, so results do not depend on the thread count. */
 const PARTS = 8;
-
-/** Scratch floats a thread needs: packed patches (rows rounded up to 4, by 384), packed dy (384 x Cout rounded up to 8), a 4 x 8 tile. */
-const workFloats = (rows: number, outChannels: number) => Math.ceil(rows / 4) * 4 * 384 + 384 * Math.ceil(outChannels / 8) * 8 + 32;
 
 /**
  * Conv2DBackpropFilter for the 'wasm' backend, which (tfjs 4.22) has none, so no conv net could be
@@ -50,7 +48,8 @@ export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig {
         strideHeight, strideWidth, info.padInfo.top, info.padInfo.left, outChannels, 0, 0, 0,
       ]);
       const partials = backend.makeOutput([parts, rows * outChannels], 'float32');
-      const work = Array.from({ length: threads }, () => backend.makeOutput([workFloats(rows, outChannels)], 'float32'));
+      // A thread's scratch: one block of 384 positions of the patches, and of dy's columns in panels of 8.
+      const work = Array.from({ length: threads }, () => backend.makeOutput([gemmWorkFloats(rows, 384, 8 * Math.ceil(outChannels / 8))], 'float32'));
       const at = (t: tf.TensorInfo) => heapOffset(backend, t);
       const counter = at(desc) + 4 * 13; // the descriptor's spare slots: 0
       try {

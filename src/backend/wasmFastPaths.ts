@@ -15,12 +15,14 @@ let installed = false;
 /**
  * Installs merge-train's own 'wasm' kernels (the tfjs 4.22 wasm backend lacks one that training needs
  * and has slow ones): BatchMatMul and _FusedMatMul as merge-train's gemm on the backend's heap and
- * threads (wasmMatMul.ts: no repacking of new weights, no slow transposed operands), Conv2DBackpropFilter (missing:
- * no conv net could be trained) and Conv2DBackpropInput (present but ~10x slower than Conv2D), each
- * composed from fast wasm kernels; GatherV2 of whole rows (slow: one index per element) as row
- * copies on the heap; and, as kernels in the backend's own memory (heapKernels.wat), Transpose of
- * the last two axes, Sum and Mean over leading axes, the max-pool gradient, the SGD momentum step,
- * Add, Sub and Multiply of a per-channel vector, and Relu. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
+ * threads (wasmMatMul.ts: no repacking of new weights, no slow transposed operands);
+ * Conv2DBackpropFilter (missing: no conv net could be trained) as the same gemm over x's patches;
+ * Conv2DBackpropInput (present but ~10x slower than Conv2D) composed from fast wasm kernels; GatherV2
+ * of whole rows (slow: one index per element) as row copies on the heap; and, as kernels in the
+ * backend's own memory (heapKernels.wat), Transpose of the last two axes, Sum and Mean over leading
+ * axes, the max-pool gradient, the SGD momentum step, Add, Sub and Multiply of a per-channel vector,
+ * and Relu. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels.
+ * Idempotent.
  */
 export function installWasmFastPaths(): void {
   if (installed) return;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmHeapBackend } from './heapKernels.js';
+import { wasmKernelOverride } from './wasmKernelOverride.js';
 
 /**
  * GatherV2 for the 'wasm' backend when whole rows are gathered (axis 0, a list of indices): each
@@ -8,33 +8,26 @@ import type { WasmHeapBackend } from './heapKernels.js';
  * MLP training step. Every other gather goes to the backend's kernel.
  */
 export function wasmGatherRowsConfig(): tf.KernelConfig | undefined {
-  const original = tf.getKernel('GatherV2', 'wasm');
-  if (!original) return undefined;
-  return {
-    kernelName: 'GatherV2',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-      const wholeRows = (axis === 0 || axis === -x.shape.length) && batchDims === 0 && indices.shape.length === 1 && x.shape.length >= 1;
-      if (!wholeRows || x.dtype === 'string' || x.dtype === 'complex64') return original.kernelFunc(args);
-      const backend = args.backend as unknown as WasmHeapBackend;
-      const rows = backend.readSync(indices.dataId);
-      const count = x.shape[0]!;
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        if (!(row >= 0 && row < count)) throw new Error(`GatherV2: the index value ${row} is not in [0, ${count - 1}]`);
-      }
-      const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
-      const out = backend.makeOutput([rows.length, ...x.shape.slice(1)], x.dtype);
-      // Views after the allocation: growing the heap replaces its buffer.
-      const source = backend.typedArrayFromHeap(x);
-      const target = backend.typedArrayFromHeap(out);
-      for (let i = 0; i < rows.length; i++) {
-        const start = rows[i]! * rowSize;
-        target.set(source.subarray(start, start + rowSize), i * rowSize);
-      }
-      return out;
-    },
-  };
+  return wasmKernelOverride('GatherV2', (args, backend) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+    const wholeRows = (axis === 0 || axis === -x.shape.length) && batchDims === 0 && indices.shape.length === 1 && x.shape.length >= 1;
+    if (!wholeRows || x.dtype === 'string' || x.dtype === 'complex64') return undefined;
+    const rows = backend.readSync(indices.dataId);
+    const count = x.shape[0]!;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (!(row >= 0 && row < count)) throw new Error(`GatherV2: the index value ${row} is not in [0, ${count - 1}]`);
+    }
+    const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const out = backend.makeOutput([rows.length, ...x.shape.slice(1)], x.dtype);
+    // Views after the allocation: growing the heap replaces its buffer.
+    const source = backend.typedArrayFromHeap(x);
+    const target = backend.typedArrayFromHeap(out);
+    for (let i = 0; i < rows.length; i++) {
+      const start = rows[i]! * rowSize;
+      target.set(source.subarray(start, start + rowSize), i * rowSize);
+    }
+    return out;
+  });
 }

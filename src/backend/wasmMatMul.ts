@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapGemm } from './heapGemm.js';
 import { heapOffset, type WasmHeapBackend } from './heapKernels.js';
+import { wasmKernelOverride } from './wasmKernelOverride.js';
 
 /**
  * tf.env() flag: BatchMatMul and _FusedMatMul on 'wasm' run merge-train's gemm (default true); false
@@ -32,32 +33,24 @@ export function wasmMatMulConfigs(): tf.KernelConfig[] {
   const env = tf.env();
   if (!flagRegistered) env.registerFlag(WASM_GEMM_FLAG, () => true);
   flagRegistered = true;
-  return (['BatchMatMul', '_FusedMatMul'] as const).flatMap((kernelName) => {
-    const original = tf.getKernel(kernelName, 'wasm');
-    if (!original) return [];
-    return [
-      {
-        kernelName,
-        backendName: 'wasm',
-        kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-          const { a, b, bias, preluActivationWeights } = args.inputs as Record<'a' | 'b' | 'bias' | 'preluActivationWeights', tf.TensorInfo | undefined>;
-          const attrs = args.attrs as unknown as MatMulAttrs;
-          const activation = attrs.activation ?? 'linear';
-          const plan = planProduct(a!, b!, attrs);
-          const supported =
-            env.getBool(WASM_GEMM_FLAG) &&
-            plan !== undefined &&
-            a!.dtype === 'float32' &&
-            b!.dtype === 'float32' &&
-            (activation === 'linear' || activation === 'relu') &&
-            !preluActivationWeights &&
-            (!bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === plan.N && bias.shape.length <= 2));
-          if (!supported) return original.kernelFunc(args);
-          return multiply(args.backend as unknown as WasmHeapBackend, a!, b!, plan, bias, activation === 'relu');
-        },
-      },
-    ];
-  });
+  return (['BatchMatMul', '_FusedMatMul'] as const).flatMap(
+    (kernelName) =>
+      wasmKernelOverride(kernelName, (args, backend) => {
+        const { a, b, bias, preluActivationWeights } = args.inputs as Record<'a' | 'b' | 'bias' | 'preluActivationWeights', tf.TensorInfo | undefined>;
+        const attrs = args.attrs as unknown as MatMulAttrs;
+        const activation = attrs.activation ?? 'linear';
+        const plan = planProduct(a!, b!, attrs);
+        const supported =
+          env.getBool(WASM_GEMM_FLAG) &&
+          plan !== undefined &&
+          a!.dtype === 'float32' &&
+          b!.dtype === 'float32' &&
+          (activation === 'linear' || activation === 'relu') &&
+          !preluActivationWeights &&
+          (!bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === plan.N && bias.shape.length <= 2));
+        return supported ? multiply(backend, a!, b!, plan, bias, activation === 'relu') : undefined;
+      }) ?? [],
+  );
 }
 
 interface ProductPlan {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
+import { heapKernels, heapOffset } from './heapKernels.js';
+import { wasmKernelOverride } from './wasmKernelOverride.js';
 
 /**
  * Relu for the 'wasm' backend on float32 tensors, one SIMD pass (heapKernels.wat). The backend's
@@ -8,18 +9,11 @@ import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js'
  * keep the backend's kernel.
  */
 export function wasmReluConfig(): tf.KernelConfig | undefined {
-  const original = tf.getKernel('Relu', 'wasm');
-  if (!original) return undefined;
-  return {
-    kernelName: 'Relu',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      if (x.dtype !== 'float32') return original.kernelFunc(args);
-      const backend = args.backend as unknown as WasmHeapBackend;
-      const out = backend.makeOutput(x.shape, 'float32');
-      heapKernels(backend).relu(heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape));
-      return out;
-    },
-  };
+  return wasmKernelOverride('Relu', (args, backend) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype !== 'float32') return undefined;
+    const out = backend.makeOutput(x.shape, 'float32');
+    heapKernels(backend).relu(heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape));
+    return out;
+  });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
+import { heapKernels, heapOffset } from './heapKernels.js';
+import { wasmKernelOverride } from './wasmKernelOverride.js';
 
 /** The binary kernels handled, with the heapKernels.wat op codes for x op v and for v op x. */
 const OPS = { Add: [0, 0], Sub: [1, 2], Multiply: [3, 3] } as const;
@@ -12,28 +13,19 @@ const OPS = { Add: [0, 0], Sub: [1, 2], Multiply: [3, 3] } as const;
  */
 export function wasmRowVectorOpConfigs(): tf.KernelConfig[] {
   return (Object.keys(OPS) as (keyof typeof OPS)[]).flatMap((kernelName) => {
-    const original = tf.getKernel(kernelName, 'wasm');
-    if (!original) return [];
     const [vectorRight, vectorLeft] = OPS[kernelName];
-    return [
-      {
-        kernelName,
-        backendName: 'wasm',
-        kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-          const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-          const isRowVector = (v: tf.TensorInfo, x: tf.TensorInfo) =>
-            x.shape.length >= 1 && v.shape.length <= x.shape.length && v.shape.at(-1) === x.shape.at(-1) && tf.util.sizeFromShape(v.shape) === v.shape.at(-1);
-          const [x, v, op] = isRowVector(b, a) ? [a, b, vectorRight] : isRowVector(a, b) ? [b, a, vectorLeft] : [];
-          if (!x || !v || op === undefined || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) {
-            return original.kernelFunc(args);
-          }
-          const backend = args.backend as unknown as WasmHeapBackend;
-          const out = backend.makeOutput(x.shape, 'float32');
-          const columns = x.shape.at(-1)!;
-          heapKernels(backend).rowVectorOp(heapOffset(backend, x), heapOffset(backend, v), heapOffset(backend, out), tf.util.sizeFromShape(x.shape) / columns, columns, op);
-          return out;
-        },
-      },
-    ];
+    return (
+      wasmKernelOverride(kernelName, (args, backend) => {
+        const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        const isRowVector = (v: tf.TensorInfo, x: tf.TensorInfo) =>
+          x.shape.length >= 1 && v.shape.length <= x.shape.length && v.shape.at(-1) === x.shape.at(-1) && tf.util.sizeFromShape(v.shape) === v.shape.at(-1);
+        const [x, v, op] = isRowVector(b, a) ? [a, b, vectorRight] : isRowVector(a, b) ? [b, a, vectorLeft] : [];
+        if (!x || !v || op === undefined || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return undefined;
+        const out = backend.makeOutput(x.shape, 'float32');
+        const columns = x.shape.at(-1)!;
+        heapKernels(backend).rowVectorOp(heapOffset(backend, x), heapOffset(backend, v), heapOffset(backend, out), tf.util.sizeFromShape(x.shape) / columns, columns, op);
+        return out;
+      }) ?? []
+    );
   });
 }
