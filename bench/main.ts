@@ -12,7 +12,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { backendNames, selectBackend, wasmThreadCount, type BackendName } from '../src/backend/selectBackend.js';
 import { writeJsonAtomic } from '../src/io/atomicWrite.js';
-import { versions } from '../src/recipe/versions.js';
+import { versions } from '../src/backend/versions.js';
 import { regressions, type Figure } from './regressions.js';
 import * as sections from './sections.js';
 

@@ -12,7 +12,7 @@ import { ccaTransform } from '../src/align/cca.js';
 import { WASM_GEMM_FLAG } from '../src/backend/wasmMatMul.js';
 import { collectSpaceMoments, type SpaceMoments } from '../src/align/moments.js';
 import { TensorSet } from '../src/data/batches.js';
-import type { RunMetrics } from '../src/eval/metrics.js';
+import type { RunMetrics } from '../src/artifacts/metrics.js';
 import { learnAlphaMasks } from '../src/merge/learnAlpha.js';
 import { families } from '../src/nn/families.js';
 import { crossEntropy } from '../src/nn/loss.js';

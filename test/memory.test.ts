@@ -5,8 +5,9 @@ import { collectSpaceMoments } from '../src/align/moments.js';
 import { applyTransforms } from '../src/align/transform.js';
 import { selectBackend } from '../src/backend/selectBackend.js';
 import { TensorSet } from '../src/data/batches.js';
+import type { LabelledSet } from '../src/data/dataset.js';
 import { evaluateEnsemble, evaluateModel } from '../src/eval/evaluate.js';
-import { alphaMasksFor } from '../src/merge/alphaMasks.js';
+import { mergers } from '../src/merge/mergers.js';
 import { diagonalFisher } from '../src/merge/fisher.js';
 import { mergeParams } from '../src/merge/mergeParams.js';
 import { disposeParams, initParams } from '../src/nn/init.js';
@@ -19,7 +20,7 @@ import { createRng } from '../src/util/random.js';
 describe('no stage leaks tensors', () => {
   const spec = mlpSpec({ hidden: [12, 10] }, [20], 4);
   let data: TensorSet;
-  let half: [TensorSet, TensorSet];
+  let labelled: LabelledSet;
 
   beforeAll(async () => {
     await selectBackend('wasm');
@@ -27,8 +28,8 @@ describe('no stage leaks tensors', () => {
     const count = 200;
     const x = Float32Array.from({ length: count * 20 }, () => rng());
     const y = Int32Array.from({ length: count }, (_, i) => i % 4);
-    data = new TensorSet({ x, y, count }, [20]);
-    half = [data.take(150), new TensorSet({ x: x.subarray(150 * 20), y: y.subarray(150), count: 50 }, [20])];
+    labelled = { x, y, count };
+    data = new TensorSet(labelled, [20]);
   });
 
   /** Runs `stage`, disposes what it returns, and checks the live tensor count is unchanged. */
@@ -39,7 +40,7 @@ describe('no stage leaks tensors', () => {
     expect(tf.memory().numTensors).toBe(before);
   }
 
-  it('across 208 training steps, alignment, Fisher, 200 learned-alpha steps, merging and evaluation', async () => {
+  it('across 208 training steps, alignment, Fisher, every merger (200 learned-alpha steps), merging and evaluation', async () => {
     let a: ParamMap = {};
     let b: ParamMap = {};
     const options = { epochs: 16, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
@@ -55,23 +56,17 @@ describe('no stage leaks tensors', () => {
       moments = collectSpaceMoments(spec, a, b, data, 32);
     });
     for (const method of aligners.names()) {
-      await expectNoLeak(() => [applyTransforms(spec, b, aligners.get(method).align(moments, { gamma: 1e-3 }).transforms)]);
+      await expectNoLeak(() => [applyTransforms(spec, b, aligners.get(method).align({ spec, paramsA: a, paramsB: b, moments }, { gamma: 1e-3 }).transforms)]);
     }
     await expectNoLeak(() => [diagonalFisher(spec, a, data, 'expected'), diagonalFisher(spec, a, data, 'empirical')]);
     // The Fisher information is cached by the caller across merges; computed once here.
     const fisherCache = new Map<ParamMap, ParamMap>([a, b].map((p) => [p, diagonalFisher(spec, p, data, 'expected')]));
-    for (const alpha of ['uniform', 'fisher', 'learned'] as const) {
+    for (const merger of mergers.list()) {
       await expectNoLeak(async () => {
-        const { masks } = await alphaMasksFor(alpha, {
-          spec,
-          paramsA: a,
-          paramsB: b,
-          fisherOf: (p) => fisherCache.get(p)!,
-          init: 'fisher',
-          train: half[0],
-          validation: half[1],
-          learn: { steps: 200, batchSize: 16, learningRate: 0.01, seed: 0, evalEvery: 10 },
-        });
+        const { masks } = await merger.masks(
+          { spec, paramsA: a, paramsB: b, fisherOf: (p) => fisherCache.get(p)!, merge: labelled, inputShape: [20], seed: 0 },
+          { init: 'fisher', fisher: 'expected', steps: 200, batchSize: 16, learningRate: 0.01, validationFraction: 0.25, evalEvery: 10 },
+        );
         return [masks];
       });
     }

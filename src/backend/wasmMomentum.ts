@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { MOMENTUM_KERNEL } from '../train/momentumOptimizer.js';
 import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
-
-/** merge-train's own kernel: one SGD-with-momentum step of one variable (see MomentumOptimizer). */
-export const MOMENTUM_KERNEL = 'MergeTrainMomentum';
 
 /**
  * The 'wasm' registration of MOMENTUM_KERNEL: inputs value, accumulation, gradient; attrs momentum,

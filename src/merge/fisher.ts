@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
-import { trainableParams, type AffineLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
+import { layerParams, trainableParams, type AffineLayer, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
 import type { AlphaMasks } from './mergeParams.js';
 
@@ -9,7 +9,9 @@ import type { AlphaMasks } from './mergeParams.js';
  * (as in Fisher merging, Matena & Raffel, NeurIPS 2022, https://arxiv.org/abs/2111.09832).
  * `empirical`: squared gradients of the loss at the true labels.
  */
-export type FisherMode = 'expected' | 'empirical';
+export const fisherModes = ['expected', 'empirical'] as const;
+export type FisherMode = (typeof fisherModes)[number];
+const [EXPECTED] = fisherModes;
 
 interface RecordedLayer {
   layer: AffineLayer;
@@ -28,6 +30,8 @@ interface RecordedLayer {
  * deltas are summed before the one product with it.
  */
 export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSet, mode: FisherMode, batchSize = 250): ParamMap {
+  const unsupported = fisherUnsupported(spec);
+  if (unsupported) throw new InputError(`${unsupported}; use alpha uniform or learned with init uniform`);
   const sums: ParamMap = Object.fromEntries(Object.entries(params).map(([name, p]) => [name, tf.zeros(p.shape)]));
   const accumulate = (name: string, value: tf.Tensor) => {
     const previous = sums[name]!;
@@ -44,12 +48,11 @@ export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSe
           return preActivation;
         },
       });
-      ensureCovered(spec, recorded);
       const count = batch.y.shape[0];
-      const classes = mode === 'expected' ? spec.numClasses : 1;
+      const classes = mode === EXPECTED ? spec.numClasses : 1;
       // Which log-probability each stacked row differentiates, and the weight of its square.
       const [targets, weights] =
-        mode === 'expected'
+        mode === EXPECTED
           ? [
               tf.oneHot(tf.tensor1d(Int32Array.from({ length: classes * count }, (_, row) => Math.floor(row / count)), 'int32'), classes),
               tf.reshape(tf.transpose(tf.softmax(logits)), [classes * count, 1]),
@@ -81,17 +84,15 @@ export function diagonalFisher(spec: ModelSpec, params: ParamMap, data: TensorSe
 }
 
 /**
- * The per-example factorisation holds for dense layers only; a convolution's per-example gradient
- * is a sum over positions whose square does not factor. Refuse rather than return a wrong Fisher.
+ * Why diagonalFisher cannot compute the Fisher information of `spec`, if it cannot: the per-example
+ * factorisation holds for dense layers only (a convolution's per-example gradient is a sum over
+ * positions whose square does not factor), so every trained parameter must be in a dense layer.
  */
-function ensureCovered(spec: ModelSpec, recorded: RecordedLayer[]): void {
-  const covered = new Set(recorded.flatMap(({ layer }) => [layer.weight, layer.bias]));
-  const missing = trainableParams(spec).filter((name) => !covered.has(name));
-  if (missing.length > 0) {
-    throw new InputError(
-      `Fisher information is computed for dense layers only, and this ${spec.family} model has ${missing.length} other trained parameters (${missing.slice(0, 3).join(', ')}, ...); use alpha uniform or learned with init uniform`,
-    );
-  }
+export function fisherUnsupported(spec: ModelSpec): string | undefined {
+  const dense = new Set(spec.layers.flatMap((layer) => (layer.kind === 'dense' ? layerParams(layer) : [])));
+  const other = trainableParams(spec).filter((name) => !dense.has(name));
+  if (other.length === 0) return undefined;
+  return `Fisher information is computed for dense layers only, and this ${spec.family} model has ${other.length} trained parameters in other layers (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', ...' : ''})`;
 }
 
 /** Fisher merging's weights: alpha = F_A / (F_A + F_B'), with epsilon so that 0/0 gives 1/2. */
@@ -108,23 +109,22 @@ export function fisherAlpha(fisherA: ParamMap, fisherB: ParamMap, epsilon = 1e-1
 }
 
 /**
- * Fisher information per parameter set, computed once and reused: model A's serves every alignment
- * of B. `dispose` frees everything computed.
+ * Fisher information per parameter set and mode, computed once and reused: model A's serves every
+ * alignment of B. `dispose` frees everything computed.
  */
-export function fisherCache(
-  data: TensorSet,
-  mode: FisherMode,
-): { fisherOf: (spec: ModelSpec, params: ParamMap) => ParamMap; dispose: () => void } {
-  const cache = new Map<ParamMap, ParamMap>();
+export function fisherCache(data: TensorSet): { fisherOf: (spec: ModelSpec, params: ParamMap, mode: FisherMode) => ParamMap; dispose: () => void } {
+  const cache = new Map<ParamMap, Map<FisherMode, ParamMap>>();
   return {
-    fisherOf: (spec, params) => {
-      let fisher = cache.get(params);
+    fisherOf: (spec, params, mode) => {
+      const byMode = cache.get(params) ?? new Map<FisherMode, ParamMap>();
+      cache.set(params, byMode);
+      let fisher = byMode.get(mode);
       if (!fisher) {
         fisher = diagonalFisher(spec, params, data, mode);
-        cache.set(params, fisher);
+        byMode.set(mode, fisher);
       }
       return fisher;
     },
-    dispose: () => cache.forEach((fisher) => tf.dispose(Object.values(fisher))),
+    dispose: () => cache.forEach((byMode) => byMode.forEach((fisher) => tf.dispose(Object.values(fisher)))),
   };
 }

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
-import { evaluateLogits } from '../eval/evaluate.js';
-import type { CurvePoint } from '../eval/metrics.js';
+import { evaluateLogits, type CurvePoint } from '../eval/evaluate.js';
 import { cloneParams } from '../nn/init.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
@@ -211,4 +210,9 @@ export async function learnAlphaMasks(
 
 function momentsOf(optimizer: Adam, which: 'm' | 'v'): ParamMap {
   return Object.fromEntries(Object.entries(optimizer.moments).map(([n, moments]) => [n, moments[which]]));
+}
+
+/** Frees a saved state's tensors (one passed as `resume` stays the caller's). */
+export function disposeAlphaTrainState(state: AlphaTrainState): void {
+  tf.dispose([state.logits, state.optimizer.m, state.optimizer.v, state.best.masks].flatMap((group) => Object.values(group)));
 }

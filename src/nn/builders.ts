@@ -1,58 +1,55 @@
-import { consumes, produces, type ParamSpec } from './spec.js';
+import { batchNormNames } from './layers.js';
+import { consumes, produces, type AffineLayer, type BatchNormLayer, type ConvLayer, type LayerInfo, type ParamSpec } from './spec.js';
 
 /**
- * Small combinators that write the parameter entries of common layers, so a family's spec reads
- * like its architecture. `inSpace` / `outSpace` name the feature spaces the layer consumes and
- * produces (null: the input image or the logits, which are never transformed).
+ * Collects a spec's parameters and declared layers, so a family's spec reads like its architecture.
+ * `inSpace` / `outSpace` name the feature spaces a layer consumes and produces (null: the input
+ * image or the logits, which are never transformed).
  */
-export type ParamEntries = Record<string, ParamSpec>;
+export class SpecLayers {
+  readonly params: Record<string, ParamSpec> = {};
+  readonly layers: LayerInfo[] = [];
 
-/** Dense layer `name`: weight [in, out] and bias [out], PyTorch's default init U(+-1/sqrt(in)). */
-export function denseParams(name: string, inputs: number, outputs: number, inSpace: string | null, outSpace: string | null): ParamEntries {
-  const bound = 1 / Math.sqrt(inputs);
-  const out = outSpace ? produces(outSpace) : null;
-  return {
-    [`${name}.weight`]: { shape: [inputs, outputs], axes: [inSpace ? consumes(inSpace) : null, out], init: { kind: 'uniform', bound } },
-    [`${name}.bias`]: { shape: [outputs], axes: [out], init: { kind: 'uniform', bound } },
-  };
-}
+  /** Dense layer `name`: weight [in, out] and bias [out], PyTorch's default init U(+-1/sqrt(in)). */
+  dense(name: string, inputs: number, outputs: number, inSpace: string | null, outSpace: string | null): AffineLayer {
+    const bound = 1 / Math.sqrt(inputs);
+    const out = outSpace ? produces(outSpace) : null;
+    const layer = { weight: `${name}.weight`, bias: `${name}.bias` };
+    this.params[layer.weight] = { shape: [inputs, outputs], axes: [inSpace ? consumes(inSpace) : null, out], init: { kind: 'boundedUniform', bound } };
+    this.params[layer.bias] = { shape: [outputs], axes: [out], init: { kind: 'boundedUniform', bound } };
+    this.layers.push({ kind: 'dense', ...layer });
+    return layer;
+  }
 
-/**
- * Convolution `name`: kernel [k, k, in, out] (HWIO, the layout tfjs convolves without a transpose),
- * He-uniform init for ReLU networks; a bias only where no BatchNorm follows.
- */
-export function convParams(
-  name: string,
-  kernelSize: number,
-  inputs: number,
-  outputs: number,
-  inSpace: string | null,
-  outSpace: string,
-  withBias: boolean,
-): ParamEntries {
-  const fanIn = inputs * kernelSize * kernelSize;
-  const entries: ParamEntries = {
-    [`${name}.weight`]: {
+  /**
+   * Convolution `name`: kernel [k, k, in, out] (HWIO, the layout tfjs convolves without a transpose),
+   * He-uniform init for ReLU networks; a bias only where no BatchNorm follows.
+   */
+  conv(name: string, kernelSize: number, inputs: number, outputs: number, inSpace: string | null, outSpace: string, withBias: boolean): ConvLayer {
+    const fanIn = inputs * kernelSize * kernelSize;
+    const layer: ConvLayer = { weight: `${name}.weight`, ...(withBias ? { bias: `${name}.bias` } : {}) };
+    this.params[layer.weight] = {
       shape: [kernelSize, kernelSize, inputs, outputs],
       axes: [null, null, inSpace ? consumes(inSpace) : null, produces(outSpace)],
-      init: { kind: 'uniform', bound: Math.sqrt(6 / fanIn) },
-    },
-  };
-  if (withBias) entries[`${name}.bias`] = { shape: [outputs], axes: [produces(outSpace)], init: { kind: 'zeros' } };
-  return entries;
-}
+      init: { kind: 'boundedUniform', bound: Math.sqrt(6 / fanIn) },
+    };
+    if (layer.bias) this.params[layer.bias] = { shape: [outputs], axes: [produces(outSpace)], init: { kind: 'zeros' } };
+    this.layers.push({ kind: 'conv', ...layer });
+    return layer;
+  }
 
-/**
- * BatchNorm `name` over `channels` of `space`: scale and shift (trained) and running statistics
- * (estimated). All four follow the channel's space like a bias does: exact for permutations; for a
- * general linear map the statistics are recomputed after merging (BatchNorm reset).
- */
-export function batchNormParams(name: string, channels: number, space: string): ParamEntries {
-  const axes = [produces(space)];
-  return {
-    [`${name}.weight`]: { shape: [channels], axes, init: { kind: 'ones' } },
-    [`${name}.bias`]: { shape: [channels], axes, init: { kind: 'zeros' } },
-    [`${name}.running_mean`]: { shape: [channels], axes, init: { kind: 'zeros' }, trainable: false },
-    [`${name}.running_var`]: { shape: [channels], axes, init: { kind: 'ones' }, trainable: false },
-  };
+  /**
+   * BatchNorm `name` after convolution `follows`, over its channels in `space`: scale and shift
+   * (trained) and running statistics (estimated). All four follow the channel's space like a bias.
+   */
+  batchNorm(name: string, channels: number, space: string, follows: ConvLayer): BatchNormLayer {
+    const axes = [produces(space)];
+    const norm = batchNormNames(name);
+    this.params[norm.weight] = { shape: [channels], axes, init: { kind: 'ones' } };
+    this.params[norm.bias] = { shape: [channels], axes, init: { kind: 'zeros' } };
+    this.params[norm.runningMean] = { shape: [channels], axes, init: { kind: 'zeros' }, trainable: false };
+    this.params[norm.runningVar] = { shape: [channels], axes, init: { kind: 'ones' }, trainable: false };
+    this.layers.push({ kind: 'batchNorm', norm, follows });
+    return norm;
+  }
 }

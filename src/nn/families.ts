@@ -1,77 +1,15 @@
-import { z } from 'zod';
 import { InputError } from '../util/errors.js';
-import { Registry, type RegistryEntry } from '../util/registry.js';
-import { mlpSpec } from './mlp.js';
-import { resnetSpec } from './resnet.js';
-import { vggSpec } from './vgg.js';
+import { Registry } from '../util/registry.js';
+import type { FamilyEntry } from './family.js';
+import { mlpFamily } from './mlp.js';
+import { resnetFamily } from './resnet.js';
 import type { ModelSpec } from './spec.js';
+import { vggFamily } from './vgg.js';
 
-/** An architecture family: builds a spec from its configuration and the data's shape. */
-export interface FamilyEntry extends RegistryEntry {
-  configSchema: z.ZodType<Record<string, unknown>>;
-  /** Whether diagonalFisher can compute this family's Fisher information (dense layers only). */
-  supportsFisher: boolean;
-  build(config: Record<string, unknown>, inputShape: number[], numClasses: number): ModelSpec;
-}
+export type { FamilyEntry } from './family.js';
 
-const mlpConfig = z.strictObject({
-  hidden: z.array(z.number().int().positive()).min(1).default([512, 512]).describe('hidden layer widths'),
-});
-
-const vggConfig = z.strictObject({
-  layout: z
-    .union([z.literal('vgg11'), z.array(z.union([z.number().int().positive(), z.literal('M')])).min(1)])
-    .default('vgg11')
-    .describe('vgg11, or a list of conv widths and "M" (max-pool)'),
-  width: z.number().positive().default(1).describe('channel multiplier'),
-  batchNorm: z.boolean().default(true),
-}).superRefine((config, context) => {
-  if (Array.isArray(config.layout) && config.layout.every((item) => item === 'M')) {
-    context.addIssue({ code: 'custom', path: ['layout'], input: config.layout, message: 'expected at least one convolution width besides "M"' });
-  }
-});
-
-const resnetConfig = z.strictObject({
-  blocks: z.array(z.number().int().positive()).min(1).default([3, 3, 3]).describe('BasicBlocks per stage; [3,3,3] is ResNet20'),
-  widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]).describe('channels per stage'),
-  width: z.number().positive().default(1).describe('channel multiplier'),
-  batchNorm: z.boolean().default(true),
-}).superRefine((config, context) => {
-  if (config.blocks.length !== config.widths.length) {
-    context.addIssue({
-      code: 'custom',
-      path: ['widths'],
-      input: config.widths,
-      message: `expected one width per stage, as many as model.config.blocks (${config.blocks.length})`,
-    });
-  }
-});
-
-export const families = new Registry<FamilyEntry>('model family', [
-  {
-    name: 'mlp',
-    description: 'multilayer perceptron with ReLU hidden layers; each hidden layer is one feature space',
-    configSchema: mlpConfig,
-    supportsFisher: true,
-    build: (config, inputShape, numClasses) => mlpSpec(mlpConfig.parse(config), inputShape, numClasses),
-  },
-  {
-    name: 'vgg',
-    description: 'VGG: 3x3 convolutions, optional BatchNorm, max-pools, global average pooling, linear classifier',
-    reference: 'https://arxiv.org/abs/1409.1556',
-    configSchema: vggConfig,
-    supportsFisher: false,
-    build: (config, inputShape, numClasses) => vggSpec(vggConfig.parse(config), inputShape, numClasses),
-  },
-  {
-    name: 'resnet',
-    description: 'CIFAR ResNet of BasicBlocks with BatchNorm; each stage\'s residual stream is one feature space',
-    reference: 'https://arxiv.org/abs/1512.03385',
-    configSchema: resnetConfig,
-    supportsFisher: false,
-    build: (config, inputShape, numClasses) => resnetSpec(resnetConfig.parse(config), inputShape, numClasses),
-  },
-]);
+/** The registered architecture families; `families.register` adds one (see defineFamily). */
+export const families = new Registry<FamilyEntry>('model family', [mlpFamily, vggFamily, resnetFamily]);
 
 /** What a checkpoint records to rebuild its spec. */
 export interface ArchitectureRecord {

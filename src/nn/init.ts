@@ -7,7 +7,7 @@ export function initParams(spec: ModelSpec, seed: number): ParamMap {
   const params: ParamMap = {};
   for (const [name, { shape, init }] of Object.entries(spec.params)) {
     params[name] =
-      init.kind === 'uniform'
+      init.kind === 'boundedUniform'
         ? tf.randomUniform(shape, -init.bound, init.bound, 'float32', subSeed(seed, `init/${name}`))
         : init.kind === 'zeros'
           ? tf.zeros(shape)

@@ -1,44 +1,53 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { SpecLayers } from './builders.js';
+import { defineFamily } from './family.js';
 import { dense } from './layers.js';
-import { consumes, produces, type ModelSpec, type ParamSpec } from './spec.js';
+import type { ModelSpec } from './spec.js';
 
-export interface MlpConfig {
-  /** Widths of the hidden layers, e.g. [512, 512]. */
-  hidden: number[];
-}
+const mlpConfig = z.strictObject({
+  hidden: z.array(z.number().int().positive()).min(1).default([512, 512]).describe('hidden layer widths'),
+});
+
+export type MlpConfig = z.input<typeof mlpConfig>;
 
 /**
  * A multilayer perceptron with ReLU: fc1 .. fc(L+1). Weights are stored [in, out] so the forward
  * product needs no transpose; each hidden layer's units form one feature space, named after the layer
  * that produces it. The logits are never a feature space.
  */
+export const mlpFamily = defineFamily({
+  name: 'mlp',
+  description: 'multilayer perceptron with ReLU hidden layers; each hidden layer is one feature space',
+  configSchema: mlpConfig,
+  build: (config, inputShape, numClasses) => {
+    const inputSize = inputShape.reduce((a, b) => a * b, 1);
+    const widths = [inputSize, ...config.hidden, numClasses];
+    const spec = new SpecLayers();
+    const count = config.hidden.length + 1;
+    const layers = widths.slice(1).map((outputs, i) =>
+      spec.dense(`fc${i + 1}`, widths[i]!, outputs, i > 0 ? `fc${i}` : null, i + 1 < count ? `fc${i + 1}` : null),
+    );
+    return {
+      config: { hidden: [...config.hidden] },
+      inputShape: [...inputShape],
+      numClasses,
+      params: spec.params,
+      layers: spec.layers,
+      forward(weights, x, context) {
+        let h = tf.reshape(x, [-1, inputSize]) as tf.Tensor2D;
+        layers.forEach((layer, i) => {
+          const hidden = i + 1 < count;
+          h = dense(weights, layer, h, hidden ? 'relu' : 'linear', context);
+          if (hidden) context?.probe?.(`fc${i + 1}`, h);
+        });
+        return h;
+      },
+    };
+  },
+});
+
+/** The spec of an MLP (see {@link mlpFamily}). */
 export function mlpSpec(config: MlpConfig, inputShape: number[], numClasses: number): ModelSpec {
-  const inputSize = inputShape.reduce((a, b) => a * b, 1);
-  const widths = [inputSize, ...config.hidden, numClasses];
-  const params: Record<string, ParamSpec> = {};
-  const layers = config.hidden.length + 1;
-  for (let i = 1; i <= layers; i++) {
-    const [fanIn, fanOut] = [widths[i - 1]!, widths[i]!];
-    const inSpace = i > 1 ? consumes(`fc${i - 1}`) : null;
-    const outSpace = i < layers ? produces(`fc${i}`) : null;
-    const bound = 1 / Math.sqrt(fanIn);
-    params[`fc${i}.weight`] = { shape: [fanIn, fanOut], axes: [inSpace, outSpace], init: { kind: 'uniform', bound } };
-    params[`fc${i}.bias`] = { shape: [fanOut], axes: [outSpace], init: { kind: 'uniform', bound } };
-  }
-  return {
-    family: 'mlp',
-    config: { hidden: [...config.hidden] },
-    inputShape: [...inputShape],
-    numClasses,
-    params,
-    forward(weights, x, context) {
-      let h = tf.reshape(x, [-1, inputSize]) as tf.Tensor2D;
-      for (let i = 1; i <= layers; i++) {
-        const hidden = i < layers;
-        h = dense(weights, { weight: `fc${i}.weight`, bias: `fc${i}.bias` }, h, hidden ? 'relu' : 'linear', context);
-        if (hidden) context?.probe?.(`fc${i}`, h);
-      }
-      return h;
-    },
-  };
+  return mlpFamily.build(config, inputShape, numClasses);
 }

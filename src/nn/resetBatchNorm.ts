@@ -1,10 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSet } from '../data/batches.js';
-import type { ModelSpec, ParamMap } from './spec.js';
+import type { LayerInfo, ModelSpec, ParamMap } from './spec.js';
 
-/** True when the model has estimated (untrainable) state, i.e. BatchNorm running statistics. */
+type BatchNormInfo = Extract<LayerInfo, { kind: 'batchNorm' }>;
+
+/** The spec's BatchNorm layers, each with the convolution it follows, in forward order. */
+export function batchNormLayers(spec: ModelSpec): BatchNormInfo[] {
+  return spec.layers.filter((layer): layer is BatchNormInfo => layer.kind === 'batchNorm');
+}
+
+/** True when the model has BatchNorm layers (whose running statistics a merge recomputes). */
 export function hasBatchNorm(spec: ModelSpec): boolean {
-  return Object.values(spec.params).some((p) => p.trainable === false);
+  return batchNormLayers(spec).length > 0;
 }
 
 /**

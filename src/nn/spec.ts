@@ -19,7 +19,7 @@ export const produces = (space: string): AxisLabel => ({ space, role: 'out' });
 export const consumes = (space: string): AxisLabel => ({ space, role: 'in' });
 
 /** How a parameter is initialised: PyTorch's default for Linear is uniform in +-1/sqrt(fan_in). */
-export type ParamInit = { kind: 'uniform'; bound: number } | { kind: 'zeros' } | { kind: 'ones' };
+export type ParamInit = { kind: 'boundedUniform'; bound: number } | { kind: 'zeros' } | { kind: 'ones' };
 
 export interface ParamSpec {
   shape: number[];
@@ -68,6 +68,21 @@ export interface ForwardContext {
   affine?: (layer: AffineLayer, input: tf.Tensor2D, preActivation: tf.Tensor2D) => tf.Tensor2D;
 }
 
+/** A convolution as a spec declares it: its kernel [kh, kw, in, out] and bias [out], if it has one. */
+export interface ConvLayer {
+  weight: string;
+  bias?: string;
+}
+
+/**
+ * What each parameter is, in forward order, declared by the spec rather than guessed from names:
+ * dense layers, convolutions, and BatchNorm layers with the convolution each one follows.
+ */
+export type LayerInfo =
+  | ({ kind: 'dense' } & AffineLayer)
+  | ({ kind: 'conv' } & ConvLayer)
+  | { kind: 'batchNorm'; norm: BatchNormLayer; follows: ConvLayer };
+
 export interface ModelSpec {
   /** Family key in the `families` registry, and the configuration it was built from. */
   family: string;
@@ -76,6 +91,8 @@ export interface ModelSpec {
   numClasses: number;
   /** Parameters in a stable order. */
   params: Record<string, ParamSpec>;
+  /** Every parameter's layer, in forward order. */
+  layers: LayerInfo[];
   /** Logits [batch, numClasses] for inputs [batch, ...inputShape]. */
   forward(params: ParamMap, x: tf.Tensor, context?: ForwardContext): tf.Tensor2D;
 }
@@ -94,9 +111,12 @@ export interface FeatureSpace {
 }
 
 /** Derives space -> members from the per-axis labels, checking that each space has one size. */
-export function featureSpaces(spec: ModelSpec): FeatureSpace[] {
+export function featureSpaces(spec: Pick<ModelSpec, 'family' | 'params'>): FeatureSpace[] {
   const spaces = new Map<string, FeatureSpace>();
   for (const [param, { shape, axes }] of Object.entries(spec.params)) {
+    if (axes.length !== shape.length) {
+      throw new Error(`spec ${spec.family}: ${param} has ${shape.length} axes [${shape.join(',')}] but ${axes.length} axis labels`);
+    }
     axes.forEach((label, axis) => {
       if (!label) return;
       const size = shape[axis]!;
@@ -114,6 +134,66 @@ export function featureSpaces(spec: ModelSpec): FeatureSpace[] {
     }
   }
   return [...spaces.values()];
+}
+
+/** The parameter names of a layer. */
+export function layerParams(layer: LayerInfo): string[] {
+  if (layer.kind === 'batchNorm') return [layer.norm.weight, layer.norm.bias, layer.norm.runningMean, layer.norm.runningVar];
+  return layer.bias === undefined ? [layer.weight] : [layer.weight, layer.bias];
+}
+
+/** The feature space axis `axis` of parameter `name` produces, if it produces one. */
+function producedSpace(spec: Pick<ModelSpec, 'params'>, name: string, axis: number): string | undefined {
+  const label = spec.params[name]?.axes[axis];
+  return label?.role === 'out' ? label.space : undefined;
+}
+
+/**
+ * Checks a spec's structure before any model is built from it, with an error naming the space or
+ * parameter: every axis labelled, each feature space of one size and both produced and consumed,
+ * every parameter in exactly one declared layer of the right rank, each bias and BatchNorm vector as
+ * long as its layer's outputs, and each BatchNorm in the space of the convolution it follows. (That
+ * every space is probed by the forward pass is checked where activations are read: collectSpaceMoments.)
+ * Returns the spec.
+ */
+export function validateSpec<T extends ModelSpec>(spec: T): T {
+  featureSpaces(spec);
+  const fail = (message: string): never => {
+    throw new Error(`spec ${spec.family}: ${message}`);
+  };
+  const owner = new Map<string, number>();
+  const shapeOf = (name: string, layer: number): number[] => {
+    const param = spec.params[name];
+    if (!param) return fail(`layer ${layer} (${spec.layers[layer]!.kind}) names parameter ${name}, which the spec does not have`);
+    if (owner.has(name)) fail(`parameter ${name} belongs to layers ${owner.get(name)} and ${layer}`);
+    owner.set(name, layer);
+    return param.shape;
+  };
+  const vectorOf = (name: string, layer: number, length: number) => {
+    const shape = shapeOf(name, layer);
+    if (shape.length !== 1 || shape[0] !== length) fail(`${name} has shape [${shape.join(',')}]; expected [${length}] (its layer's outputs)`);
+  };
+  spec.layers.forEach((layer, index) => {
+    if (layer.kind === 'batchNorm') {
+      const kernel = spec.params[layer.follows.weight];
+      if (!kernel || kernel.shape.length !== 4) fail(`BatchNorm ${layer.norm.weight} follows ${layer.follows.weight}, which is not a convolution kernel`);
+      const channels = kernel!.shape[3]!;
+      for (const name of layerParams(layer)) {
+        vectorOf(name, index, channels);
+        if (producedSpace(spec, name, 0) !== producedSpace(spec, layer.follows.weight, 3)) {
+          fail(`BatchNorm vector ${name} is not in the space of the convolution it follows (${layer.follows.weight})`);
+        }
+      }
+      return;
+    }
+    const shape = shapeOf(layer.weight, index);
+    const rank = layer.kind === 'dense' ? 2 : 4;
+    if (shape.length !== rank) fail(`${layer.kind} weight ${layer.weight} has shape [${shape.join(',')}]; expected ${rank} axes`);
+    if (layer.bias !== undefined) vectorOf(layer.bias, index, shape[rank - 1]!);
+  });
+  const orphan = Object.keys(spec.params).find((name) => !owner.has(name));
+  if (orphan) fail(`parameter ${orphan} belongs to no declared layer`);
+  return spec;
 }
 
 /** Names of the parameters that gradient descent trains (all but estimated statistics). */

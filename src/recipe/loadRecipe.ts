@@ -4,11 +4,18 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { aligners } from '../align/aligners.js';
+import { batchNormModes } from '../align/batchNormModes.js';
 import { datasets, type DatasetEntry } from '../data/registry.js';
+import { mergers } from '../merge/mergers.js';
 import { families, type FamilyEntry } from '../nn/families.js';
+import type { ModelSpec } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
+import type { Refusal } from '../util/methodEntry.js';
 import { didYouMean, type Registry, type RegistryEntry } from '../util/registry.js';
+import { mergeOptions } from './methodSettings.js';
 import { recipeSchema, type Recipe, type RecipeInput } from './schema.js';
+import { keysAt, schemaAt, type Path } from './schemaFields.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
@@ -30,53 +37,6 @@ export function resolveRecipePath(name: string): string {
 // Messages: every problem is one line, `file: field.path: what is wrong; what was expected`.
 
 type Issue = z.ZodError['issues'][number];
-type Path = readonly PropertyKey[];
-
-/** Minimal view of zod 4's schema internals: enough to walk a schema along a field path. */
-interface SchemaNode {
-  readonly description?: string;
-  readonly isInt?: boolean;
-  readonly def: {
-    type: string;
-    innerType?: SchemaNode;
-    shape?: Record<string, SchemaNode>;
-    element?: SchemaNode;
-    valueType?: SchemaNode;
-  };
-}
-
-/** Looks through defaults, prefaults, optionals and nullables; keeps the outermost description. */
-function unwrap(start: SchemaNode): { node: SchemaNode; description?: string } {
-  let node = start;
-  let description = node.description;
-  for (let depth = 0; depth < 8 && node.def.innerType; depth++) {
-    node = node.def.innerType;
-    description ??= node.description;
-  }
-  return { node, description };
-}
-
-/** The schema of the field at `path` (through objects, arrays and records), if there is one. */
-function schemaAt(root: z.ZodType, path: Path): { node: SchemaNode; description?: string } | undefined {
-  let current = unwrap(root as unknown as SchemaNode);
-  for (const key of path) {
-    const { def } = current.node;
-    const next =
-      def.type === 'object' ? (Object.hasOwn(def.shape ?? {}, String(key)) ? def.shape?.[String(key)] : undefined)
-      : def.type === 'array' ? def.element
-      : def.type === 'record' ? def.valueType
-      : undefined;
-    if (!next) return undefined;
-    current = unwrap(next);
-  }
-  return current;
-}
-
-/** The allowed keys at a path of a schema, for did-you-mean on unknown fields. */
-function keysAt(root: z.ZodType, path: Path): string[] {
-  const node = schemaAt(root, path)?.node;
-  return node?.def.type === 'object' ? Object.keys(node.def.shape ?? {}) : [];
-}
 
 /** `train.augment.flip`, `align.methods[1]`. */
 export function formatPath(path: Path): string {
@@ -203,8 +163,9 @@ export function parseRecipe(value: unknown, source: string): Recipe {
     const got = Array.isArray(value) ? 'a list' : value === null ? 'null' : `${typeof value} ${showValue(value)}`;
     throw new InputError(`${source}: a recipe must be a mapping of fields (name: ..., data: ..., model: ...), got ${got}`);
   }
-  const result = recipeSchema.safeParse(value, { reportInput: true });
-  if (!result.success) throw new InputError(describeIssues(source, result.error, recipeSchema));
+  const schema = recipeSchema();
+  const result = schema.safeParse(value, { reportInput: true });
+  if (!result.success) throw new InputError(describeIssues(source, result.error, schema));
   return result.data;
 }
 
@@ -221,33 +182,35 @@ function lookup<T extends RegistryEntry>(registry: Registry<T>, name: string, so
 /**
  * Checks `model.config` against the family's schema and builds the model's spec for the dataset's
  * input shape, so that every architecture problem is refused before any data is loaded.
- * Returns the parsed configuration.
  */
-function checkModel(family: FamilyEntry, config: unknown, dataset: DatasetEntry, source: string): Record<string, unknown> {
+function checkModel(family: FamilyEntry, config: unknown, dataset: DatasetEntry, source: string): ModelSpec {
   const schema = family.configSchema;
   const parsed = schema.safeParse(config, { reportInput: true });
   if (!parsed.success) throw new InputError(describeIssues(source, parsed.error, schema, ['model', 'config']));
-  const settings = parsed.data;
   try {
-    family.build(settings, dataset.inputShape, dataset.numClasses);
+    return family.build(parsed.data, dataset.inputShape, dataset.numClasses);
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`${source}: model.config: ${error.message} (for ${dataset.name} inputs)`);
     throw error;
   }
-  return settings;
+}
+
+/** Throws a method's refusal as one line naming the field to change. */
+function refuse(source: string, field: string, name: string, refusal: Refusal | undefined): void {
+  if (refusal) throw new InputError(`${source}: ${refusal.field ?? field}: ${name}: ${refusal.reason}`);
 }
 
 /**
  * The checks that need more than the schema: registered dataset and model family, the family's
  * configuration (and that it builds for the dataset's images), split sizes that fit the dataset,
- * and merge settings the family and the merge split can carry out. Everything is checked before any
- * data is loaded or any file is written, naming `source` and the field. `merging: false` skips the
- * merge settings (for commands that only train).
+ * and alignment and merge methods that can handle this model and merge split (each method declares
+ * what it needs). Everything is checked before any data is loaded or any file is written, naming
+ * `source` and the field. `merging: false` skips the methods (for commands that only train).
  */
 export function checkRecipe(recipe: Recipe, source: string, options: { merging?: boolean } = {}): void {
   const dataset = lookup(datasets, recipe.data.dataset, source, 'data.dataset');
   const family = lookup(families, recipe.model.family, source, 'model.family');
-  checkModel(family, recipe.model.config, dataset, source);
+  const spec = checkModel(family, recipe.model.config, dataset, source);
 
   const split = { ...dataset.defaultSplit, ...recipe.data.split };
   const wanted = split.train + split.merge + split.test;
@@ -258,26 +221,13 @@ export function checkRecipe(recipe: Recipe, source: string, options: { merging?:
     );
   }
 
-  if (options.merging === false) return; // `merge-train train`: one model, no merge settings to check
-  const { alphas, init, validationFraction } = recipe.merge;
-  if (!family.supportsFisher) {
-    if (alphas.includes('fisher')) {
-      throw new InputError(
-        `${source}: merge.alphas: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; expected uniform and/or learned, got ${showValue(alphas)}`,
-      );
-    }
-    if (alphas.includes('learned') && init === 'fisher') {
-      throw new InputError(`${source}: merge.init: Fisher alpha needs dense layers only, and the ${family.name} family has convolutions; expected uniform, got "fisher"`);
-    }
-  }
-  if (alphas.includes('learned')) {
-    // As alphaTrainingSets splits the merge split: at least one example on each side.
-    const validation = Math.max(1, Math.round(split.merge * validationFraction));
-    if (split.merge - validation < 1) {
-      throw new InputError(
-        `${source}: data.split.merge: learned alpha trains on part of the merge split and validates on the rest (merge.validationFraction ${validationFraction}), so it needs at least 2 examples; got ${split.merge}`,
-      );
-    }
+  if (options.merging === false) return; // `merge-train train`: one model, no methods to check
+  const reasonOf = (reason: string | undefined) => (reason === undefined ? undefined : { reason });
+  refuse(source, 'align.batchNorm', recipe.align.batchNorm, reasonOf(batchNormModes.get(recipe.align.batchNorm).unsupported?.(spec)));
+  for (const name of recipe.align.methods) refuse(source, 'align.methods', name, reasonOf(aligners.get(name).unsupported?.(spec)));
+  for (const name of recipe.merge.alphas) {
+    const merger = mergers.get(name);
+    refuse(source, 'merge.alphas', name, merger.unsupported?.({ spec, mergeExamples: split.merge }, mergeOptions(merger, recipe.merge)));
   }
 }
 

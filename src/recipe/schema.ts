@@ -1,108 +1,127 @@
 import { z } from 'zod';
+import { aligners } from '../align/aligners.js';
+import { batchNormModes } from '../align/batchNormModes.js';
 import { backendNames } from '../backend/selectBackend.js';
+import { mnistDataset } from '../data/registry.js';
+import { alphaInits } from '../merge/alphaInits.js';
+import { mergers } from '../merge/mergers.js';
+import { mlpFamily } from '../nn/mlp.js';
+import { scheduleKinds } from '../train/schedule.js';
+import { optimizerKinds } from '../train/trainModel.js';
+import type { MethodEntry } from '../util/methodEntry.js';
+import { Registry } from '../util/registry.js';
 
 /**
  * The recipe: one experiment, as a YAML or JSON file in recipes/. Every number that matters lives here,
- * with its default in this one place. Unknown fields are errors.
+ * with its default in this one place. Unknown fields are errors. The method names and each method's
+ * own settings come from the registries (aligners, BatchNorm modes, mergers, alpha inits), so a
+ * method registered at run time is a valid choice with its settings.
  */
-
-const alignMethod = z.enum(['none', 'permutation', 'cca']);
-const alphaKind = z.enum(['uniform', 'fisher', 'learned']);
-const alphaInit = z.enum(['uniform', 'fisher']);
 
 /** Lists where each entry names one variant to run: a repeat would run (and report) it twice. */
 const noRepeats = (items: readonly string[]) => new Set(items).size === items.length;
 
-export const recipeSchema = z.strictObject({
-  name: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[\w.-]+$/, 'expected letters, digits, "_", "-" and "." only')
-    .refine((name) => !/^\.+$/.test(name), 'expected a name that is not only dots (it names the folder reports/<name>/)')
-    .describe('run name: results go to reports/<name>/'),
-  seed: z.number().int().nonnegative().default(0).describe('seed for the data split; model i uses seed + i'),
-  backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
-  data: z
-    .strictObject({
-      dataset: z.string().default('mnist').describe('dataset key (mnist, fashion-mnist, cifar10, cifar100)'),
-      split: z
-        .strictObject({
-          train: z.number().int().positive().optional(),
-          merge: z.number().int().positive().optional(),
-          test: z.number().int().positive().optional(),
-        })
-        .default({})
-        .describe('examples per split; the dataset\'s defaults where omitted'),
-      cacheDir: z.string().min(1).default('data').describe('where decoded datasets are cached'),
-    })
-    .prefault({}),
-  model: z
-    .strictObject({
-      family: z.string().default('mlp'),
-      config: z.record(z.string(), z.unknown()).default({}).describe('the family\'s settings; each has defaults'),
-    })
-    .prefault({}),
-  train: z
-    .strictObject({
-      models: z.number().int().min(2).default(2).describe('independently trained base models (A, B, ...)'),
-      epochs: z.number().int().positive().default(10),
-      batchSize: z.number().int().positive().default(128),
-      optimizer: z.enum(['sgd', 'adam']).default('sgd'),
-      learningRate: z.number().positive().default(0.05),
-      momentum: z.number().min(0).max(1).default(0.9),
-      weightDecay: z.number().nonnegative().default(0).describe('L2 penalty, as PyTorch SGD\'s weight_decay'),
-      schedule: z.enum(['constant', 'cosine', 'linear']).default('constant').describe('learning-rate decay after warm-up'),
-      warmupEpochs: z.number().nonnegative().default(0).describe('epochs of linear learning-rate warm-up'),
-      augment: z
-        .strictObject({
-          cropPadding: z.number().int().nonnegative().default(0).describe('random crop after this much zero padding'),
-          flip: z.boolean().default(false).describe('random horizontal flips'),
-        })
-        .nullable()
-        .default(null)
-        .describe('image augmentation; null for none'),
-    })
-    .prefault({}),
-  align: z
-    .strictObject({
-      methods: z.array(alignMethod).min(1).refine(noRepeats, 'expected each method at most once').default(['none', 'permutation', 'cca']),
-      gamma: z.number().nonnegative().default(1).describe('CCA ridge: S + gamma * I'),
-      batchNorm: z
-        .enum(['fold-scale', 'transform', 'fold'])
-        .default('fold-scale')
-        .describe(
-          'BatchNorm under alignment: fold its scale into the convolution so it only shifts (exact under any linear map), or transform its vectors like a bias (CCA Merge reference code), both with statistics recomputed after merging; or fold it wholly into the convolutions',
-        ),
-      batchSize: z.number().int().positive().default(500),
-    })
-    .prefault({}),
-  merge: z
-    .strictObject({
-      alphas: z.array(alphaKind).min(1).refine(noRepeats, 'expected each kind at most once').default(['uniform', 'fisher', 'learned']),
-      init: alphaInit.default('uniform').describe('initial alpha of learned masks'),
-      fisher: z.enum(['expected', 'empirical']).default('expected'),
-      steps: z.number().int().positive().default(300).describe('learned-alpha optimisation steps'),
-      batchSize: z.number().int().positive().default(128),
-      learningRate: z.number().positive().default(0.01).describe('Adam step size on alpha logits'),
-      validationFraction: z
-        .number()
-        .gt(0)
-        .lt(1)
-        .default(0.2)
-        .describe('part of the merge split held out to pick the best alpha step (early stopping)'),
-      evalEvery: z.number().int().positive().default(10).describe('steps between validation checks'),
-      resetExamples: z
-        .number()
-        .int()
-        .positive()
-        .default(5000)
-        .describe('training examples on which a merged BatchNorm network\'s statistics are recomputed'),
-    })
-    .prefault({}),
-});
+/** A zod enum of a registry's names (the registries are never empty). */
+const namesOf = (registry: Registry<{ name: string; description: string }>) => z.enum(registry.names() as [string, ...string[]]);
+
+/** The settings every listed method declares, as the fields of one recipe section (a shared field is one schema). */
+function methodFields(entries: readonly MethodEntry[], section: string): z.ZodRawShape {
+  const fields: Record<string, z.ZodRawShape[string]> = {};
+  for (const entry of entries) {
+    for (const [key, schema] of Object.entries(entry.options)) {
+      if (fields[key] !== undefined && fields[key] !== schema) throw new Error(`${section}.${key} is declared by two methods with different schemas (the second: ${entry.name})`);
+      fields[key] = schema;
+    }
+  }
+  return fields;
+}
+
+function buildRecipeSchema() {
+  return z.strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\w.-]+$/, 'expected letters, digits, "_", "-" and "." only')
+      .refine((name) => !/^\.+$/.test(name), 'expected a name that is not only dots (it names the folder reports/<name>/)')
+      .describe('run name: results go to reports/<name>/'),
+    seed: z.number().int().nonnegative().default(0).describe("seed of the data split; each base model's seed derives from it"),
+    backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
+    data: z
+      .strictObject({
+        dataset: z.string().default(mnistDataset.name).describe('dataset key (a registered dataset)'),
+        split: z
+          .strictObject({
+            train: z.number().int().positive().optional(),
+            merge: z.number().int().positive().optional(),
+            test: z.number().int().positive().optional(),
+          })
+          .default({})
+          .describe("examples per split; the dataset's defaults where omitted"),
+        cacheDir: z.string().min(1).default('data').describe('where decoded datasets are cached'),
+      })
+      .prefault({}),
+    model: z
+      .strictObject({
+        family: z.string().default(mlpFamily.name).describe('model family (a registered family)'),
+        config: z.record(z.string(), z.unknown()).default({}).describe("the family's settings; each has defaults"),
+      })
+      .prefault({}),
+    train: z
+      .strictObject({
+        models: z.number().int().min(2).default(2).describe('independently trained base models (A, B, ...)'),
+        epochs: z.number().int().positive().default(10).describe('base-model training epochs'),
+        batchSize: z.number().int().positive().default(128).describe('base-model batch size'),
+        optimizer: z.enum(optimizerKinds).default(optimizerKinds[0]).describe('base-model optimizer: SGD with momentum, or Adam'),
+        learningRate: z.number().positive().default(0.05).describe('base-model (peak) learning rate'),
+        momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
+        weightDecay: z.number().nonnegative().default(0).describe("L2 penalty, as PyTorch SGD's weight_decay"),
+        schedule: z.enum(scheduleKinds).default(scheduleKinds[0]).describe('learning-rate decay after warm-up'),
+        warmupEpochs: z.number().nonnegative().default(0).describe('epochs of linear learning-rate warm-up'),
+        augment: z
+          .strictObject({
+            cropPadding: z.number().int().nonnegative().default(0).describe('random crop after this much zero padding'),
+            flip: z.boolean().default(false).describe('random horizontal flips'),
+          })
+          .nullable()
+          .default(null)
+          .describe('image augmentation; null for none'),
+      })
+      .prefault({}),
+    align: z
+      .strictObject({
+        methods: z.array(namesOf(aligners)).min(1).refine(noRepeats, 'expected each method at most once').default(aligners.names()).describe('alignment methods'),
+        batchNorm: namesOf(batchNormModes).default(batchNormModes.names()[0]!).describe('BatchNorm under alignment'),
+        batchSize: z.number().int().positive().default(500).describe('examples per batch of the alignment statistics'),
+        ...methodFields(aligners.list(), 'align'),
+      })
+      .prefault({}),
+    merge: z
+      .strictObject({
+        alphas: z.array(namesOf(mergers)).min(1).refine(noRepeats, 'expected each kind at most once').default(mergers.names()).describe('merge methods (alpha kinds)'),
+        ...methodFields([...mergers.list(), ...alphaInits.list()], 'merge'),
+        resetExamples: z
+          .number()
+          .int()
+          .positive()
+          .default(5000)
+          .describe("training examples on which a merged BatchNorm network's statistics are recomputed"),
+      })
+      .prefault({}),
+  });
+}
+
+export type RecipeSchema = ReturnType<typeof buildRecipeSchema>;
+
+let built: { version: number; schema: RecipeSchema } | undefined;
+
+/** The recipe schema for the methods registered now (rebuilt when a registry changes). */
+export function recipeSchema(): RecipeSchema {
+  if (built?.version !== Registry.version) built = { version: Registry.version, schema: buildRecipeSchema() };
+  return built.schema;
+}
 
 /** A recipe as written (defaults optional). */
-export type RecipeInput = z.input<typeof recipeSchema>;
+export type RecipeInput = z.input<RecipeSchema>;
 /** A recipe with every default filled in. */
-export type Recipe = z.output<typeof recipeSchema>;
+export type Recipe = z.output<RecipeSchema>;

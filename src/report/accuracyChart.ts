@@ -4,17 +4,17 @@
 
 import type { ChartConfiguration, ChartDataset, Plugin } from 'chart.js';
 
-import type { AlignMethod, RunMetrics } from '../eval/metrics.js';
+import type { RunMetrics } from '../artifacts/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { resultRows, toPercent, type ResultRow } from './rows.js';
 import {
-  ALIGN_COLOURS,
   axisTitle,
   BASE_MODEL_COLOUR,
   cssFont,
   ENSEMBLE_COLOUR,
   FONT_SIZES,
   GRID_COLOUR,
+  mergeGroupColour,
   TEXT_COLOUR,
 } from './theme.js';
 
@@ -33,21 +33,19 @@ interface BarGroup {
   member: (row: ResultRow) => boolean;
 }
 
-const ALIGN_LEGEND: Readonly<Record<AlignMethod, string>> = {
-  none: 'merge, no alignment',
-  permutation: 'merge, permutation alignment',
-  cca: 'merge, CCA alignment',
-};
-
-const GROUPS: readonly BarGroup[] = [
-  { label: 'base models', colour: BASE_MODEL_COLOUR, member: (r) => r.kind === 'model' },
-  { label: 'logit ensemble', colour: ENSEMBLE_COLOUR, member: (r) => r.kind === 'ensemble' },
-  ...(Object.keys(ALIGN_COLOURS) as AlignMethod[]).map((align) => ({
-    label: ALIGN_LEGEND[align],
-    colour: ALIGN_COLOURS[align],
-    member: (r: ResultRow) => r.kind === 'merge' && r.align === align,
-  })),
-];
+/** The legend's groups: base models, the ensemble, then the merges of each alignment in table order. */
+function barGroups(rows: readonly ResultRow[]): BarGroup[] {
+  const alignments = [...new Set(rows.flatMap((r) => (r.kind === 'merge' && r.alignLabel !== undefined ? [r.alignLabel] : [])))];
+  return [
+    { label: 'base models', colour: BASE_MODEL_COLOUR, member: (r) => r.kind === 'model' },
+    { label: 'logit ensemble', colour: ENSEMBLE_COLOUR, member: (r) => r.kind === 'ensemble' },
+    ...alignments.map((alignment, i) => ({
+      label: `merge, ${alignment} alignment`,
+      colour: mergeGroupColour(i),
+      member: (r: ResultRow) => r.kind === 'merge' && r.alignLabel === alignment,
+    })),
+  ];
+}
 
 /** Percentage points above 100 reserved for value labels. */
 const Y_HEADROOM = 3;
@@ -88,7 +86,7 @@ export function accuracyChartConfig(metrics: RunMetrics, options: AccuracyChartO
   const percents = rows.map((r) => toPercent(r.testAccuracy));
   // One dataset per colour group, null where a bar belongs to another group: this gives a legend per group,
   // and `grouped: false` keeps each bar centred on its own label.
-  const datasets: ChartDataset<'bar', (number | null)[]>[] = GROUPS.filter((g) => rows.some(g.member)).map((g) => ({
+  const datasets: ChartDataset<'bar', (number | null)[]>[] = barGroups(rows).filter((g) => rows.some(g.member)).map((g) => ({
     label: g.label,
     data: rows.map((r, i) => (g.member(r) ? (percents[i] ?? null) : null)),
     backgroundColor: g.colour,

@@ -19,5 +19,7 @@ export {
 export { renderAlphaTrainingCurves, trainingCurveConfig, curveLabel, type TrainingCurveOptions } from './trainingCurve.js';
 export { summaryMarkdown, summaryTable } from './summary.js';
 export { resultRows, mergeLabel, compareMerges, ENSEMBLE_LABEL, type ResultRow } from './rows.js';
+export { variantLabels, type Variant } from './variantLabels.js';
+export { writeReport, fileSlug } from './writeReport.js';
 export type { AlphaMask, AlphaMaskSet } from './types.js';
 export * as theme from './theme.js';

@@ -3,17 +3,21 @@
  * Shared by the accuracy chart and the summaries so that all of them list the same rows the same way.
  */
 
-import type { AlignMethod, AlphaInit, AlphaKind, MergeMetrics, RunMetrics } from '../eval/metrics.js';
+import { aligners } from '../align/aligners.js';
+import type { MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
+import { alphaInits } from '../merge/alphaInits.js';
+import { mergers } from '../merge/mergers.js';
 
 /** One row of results. */
 export interface ResultRow {
   kind: 'model' | 'ensemble' | 'merge';
-  /** Display name, e.g. "model-a", "logit ensemble", "cca · learned (fisher init)". */
+  /** Display name, e.g. "model A", "logit ensemble", "cca · learned (fisher init)". */
   label: string;
-  /** Set for merges only. */
-  align?: AlignMethod;
-  alpha?: AlphaKind;
-  init?: AlphaInit | null;
+  /** Set for merges only: the alignment's label (what figures group by), and the methods. */
+  alignLabel?: string;
+  align?: string;
+  alpha?: string;
+  init?: string | null;
   /** Test accuracy as a fraction in [0, 1], as stored in metrics.json. */
   testAccuracy: number;
   testLoss: number;
@@ -27,28 +31,36 @@ export const ENSEMBLE_LABEL = 'logit ensemble';
 /** Separator between alignment and alpha in merge names. */
 const SEP = ' · ';
 
-const ALIGN_ORDER: readonly AlignMethod[] = ['none', 'permutation', 'cca'];
-const ALPHA_ORDER: readonly AlphaKind[] = ['uniform', 'fisher', 'learned'];
-const INIT_ORDER: readonly (AlphaInit | null)[] = [null, 'uniform', 'fisher'];
-
-/** Display name of a merge variant, e.g. "none · uniform" or "cca · learned (fisher init)". */
-export function mergeLabel(m: Pick<MergeMetrics, 'align' | 'alpha' | 'init'>): string {
+/** A merge's display name: its stored label, or for older files "cca · learned (fisher init)". */
+export function mergeLabel(m: Pick<MergeMetrics, 'align' | 'alpha' | 'init' | 'label'>): string {
+  if (m.label) return m.label;
   const base = `${m.align}${SEP}${m.alpha}`;
   return m.init === null ? base : `${base} (${m.init} init)`;
 }
 
-/** Position of `value` in `order`; unknown values (from newer metrics files) sort last. */
-function rank<T>(order: readonly T[], value: T): number {
+/** The alignment part of a merge's name. */
+export function alignLabelOf(m: Pick<MergeMetrics, 'align' | 'alignLabel'>): string {
+  return m.alignLabel ?? m.align;
+}
+
+/** Position of `value` in `order`; names no registry knows (a removed plug-in's) sort last. */
+function rank(order: readonly (string | null)[], value: string | null): number {
   const i = order.indexOf(value);
   return i === -1 ? order.length : i;
 }
 
-/** Orders merges from the simplest to the most elaborate: by alignment, then alpha kind, then init. */
+/**
+ * Orders merges from the simplest to the most elaborate: by alignment method in registry order, then
+ * merge method, then init (none first), then by label (variants of one method by their settings).
+ */
 export function compareMerges(a: MergeMetrics, b: MergeMetrics): number {
+  const inits = [null, ...alphaInits.names()];
   return (
-    rank(ALIGN_ORDER, a.align) - rank(ALIGN_ORDER, b.align) ||
-    rank(ALPHA_ORDER, a.alpha) - rank(ALPHA_ORDER, b.alpha) ||
-    rank(INIT_ORDER, a.init) - rank(INIT_ORDER, b.init)
+    rank(aligners.names(), a.align) - rank(aligners.names(), b.align) ||
+    alignLabelOf(a).localeCompare(alignLabelOf(b)) ||
+    rank(mergers.names(), a.alpha) - rank(mergers.names(), b.alpha) ||
+    rank(inits, a.init) - rank(inits, b.init) ||
+    mergeLabel(a).localeCompare(mergeLabel(b))
   );
 }
 
@@ -69,12 +81,13 @@ export function resultRows(metrics: RunMetrics): ResultRow[] {
   const merges: ResultRow[] = [...metrics.merges].sort(compareMerges).map((m) => ({
     kind: 'merge',
     label: mergeLabel(m),
+    alignLabel: alignLabelOf(m),
     align: m.align,
     alpha: m.alpha,
     init: m.init,
     testAccuracy: m.testAccuracy,
     testLoss: m.testLoss,
-    accuracyBeforeReset: m.withoutBatchNormReset?.testAccuracy,
+    ...(m.withoutBatchNormReset ? { accuracyBeforeReset: m.withoutBatchNormReset.testAccuracy } : {}),
   }));
   return [...models, ensemble, ...merges];
 }

@@ -2,7 +2,7 @@
  * Text summaries of a run: a markdown report section and an aligned plain-text table for the terminal.
  */
 
-import type { RunMetrics } from '../eval/metrics.js';
+import type { RunMetrics } from '../artifacts/metrics.js';
 import { resultRows, toPercent, type ResultRow } from './rows.js';
 
 /** Placeholder for a column that does not apply to a row. */

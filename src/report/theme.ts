@@ -5,7 +5,6 @@
 
 import type { Chart } from 'chart.js';
 
-import type { AlignMethod } from '../eval/metrics.js';
 
 /**
  * Font family for all text. DejaVu Sans ships with most Linux systems (and is what canvas falls back to there);
@@ -82,12 +81,25 @@ export function categoricalDash(i: number): number[] {
   return dashes[Math.floor(i / CATEGORICAL.length) % dashes.length] ?? [];
 }
 
-/** Colour of each alignment method, shared by every figure that groups by alignment. */
-export const ALIGN_COLOURS: Readonly<Record<AlignMethod, string>> = {
-  none: OKABE_ITO.orange,
-  permutation: OKABE_ITO.bluishGreen,
-  cca: OKABE_ITO.blue,
-};
+/**
+ * Colours of the groups of merges (one per alignment), in the order the results table lists them: with
+ * the built-in methods none, permutation and cca are orange, bluish green and blue. The ensemble's
+ * reddish purple is left out, so no group looks like it.
+ */
+export const MERGE_GROUP_COLOURS: readonly string[] = [
+  OKABE_ITO.orange,
+  OKABE_ITO.bluishGreen,
+  OKABE_ITO.blue,
+  OKABE_ITO.vermillion,
+  OKABE_ITO.skyBlue,
+  OKABE_ITO.black,
+  OKABE_ITO.yellow,
+];
+
+/** The colour of the `i`-th group of merges, cycling when there are more groups than colours. */
+export function mergeGroupColour(i: number): string {
+  return MERGE_GROUP_COLOURS[i % MERGE_GROUP_COLOURS.length]!;
+}
 
 /** Colour of the independently trained base models. */
 export const BASE_MODEL_COLOUR = NEUTRAL_GREY;

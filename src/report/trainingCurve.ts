@@ -4,7 +4,7 @@
 
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
 
-import type { AlphaCurve } from '../eval/metrics.js';
+import type { AlphaCurve } from '../artifacts/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { toPercent } from './rows.js';
 import { axisTitle, categoricalColour, GRID_COLOUR, withOpacity } from './theme.js';
@@ -17,9 +17,9 @@ export interface TrainingCurveOptions extends FigureSize {
 
 type Point = { x: number; y: number };
 
-/** Name of a curve in the legend, e.g. "cca · fisher init". */
-export function curveLabel(curve: Pick<AlphaCurve, 'align' | 'init'>): string {
-  return `${curve.align} · ${curve.init} init`;
+/** Name of a curve in the legend: its merge's label, or for older files "cca · fisher init". */
+export function curveLabel(curve: Pick<AlphaCurve, 'align' | 'init' | 'label'>): string {
+  return curve.label ?? `${curve.align} · ${curve.init} init`;
 }
 
 /** Dash pattern of the accuracy lines; loss lines are solid. */

@@ -1,28 +1,16 @@
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { RunMetrics } from '../eval/metrics.js';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readRunMetrics } from '../artifacts/metrics.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { InputError } from '../util/errors.js';
 import { renderAccuracyChart } from './accuracyChart.js';
 import { renderAlphaHistograms } from './alphaHistogram.js';
 import { renderAlphaMap } from './alphaMap.js';
 import { writeFigure } from './render.js';
+import { mergeLabel } from './rows.js';
 import { summaryMarkdown } from './summary.js';
 import { renderAlphaTrainingCurves } from './trainingCurve.js';
 import type { AlphaMaskSet } from './types.js';
-
-/** Reads a run's metrics.json, naming the run directory in errors. */
-export async function readRunMetrics(dir: string): Promise<RunMetrics> {
-  const path = join(dir, 'metrics.json');
-  if (!existsSync(path)) throw new InputError(`${dir} holds no metrics.json: run the recipe first (merge-train run <recipe>)`);
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as RunMetrics;
-  } catch (error) {
-    throw new InputError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 async function readMasks(path: string): Promise<AlphaMaskSet> {
   const { tensors } = await readSafetensors(path);
@@ -31,14 +19,28 @@ async function readMasks(path: string): Promise<AlphaMaskSet> {
   return masks;
 }
 
+/** True when every entry of every mask has one value (a plain average): nothing to draw. */
+function isConstant(masks: AlphaMaskSet): boolean {
+  const first = Object.values(masks)[0]?.values[0];
+  return Object.values(masks).every(({ values }) => values.every((v) => v === first));
+}
+
+/** A label as a file name: "cca · learned (fisher init)" → "cca-learned-fisher-init". */
+export function fileSlug(label: string): string {
+  return label.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
 /**
- * Renders a run's report from its saved files alone (metrics.json and masks/*.safetensors), so figures
+ * Renders a run's report from its saved files alone (metrics.json and the masks it names), so figures
  * can be redrawn without training: summary.md, the accuracy chart, the alpha training curves, and for
- * every learned mask set a histogram per layer and an alpha map per weight matrix. Returns the paths.
+ * every merge whose masks vary a histogram of alpha per layer and an alpha map per weight tensor.
+ * Returns the paths written.
  */
 export async function writeReport(dir: string): Promise<string[]> {
   const metrics = await readRunMetrics(dir);
   const figures = join(dir, 'figures');
+  // Drawn anew from the metrics: figures of variants the metrics no longer list (renamed labels) go.
+  await rm(figures, { recursive: true, force: true });
   const written: string[] = [];
   await writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown(metrics));
   written.push(join(dir, 'summary.md'));
@@ -46,15 +48,16 @@ export async function writeReport(dir: string): Promise<string[]> {
   if (metrics.alphaCurves?.length) {
     written.push(...(await writeFigure(figures, 'alpha-training', renderAlphaTrainingCurves(metrics.alphaCurves))));
   }
-  const maskDir = join(dir, 'masks');
-  const maskFiles = existsSync(maskDir) ? (await readdir(maskDir)).filter((f) => f.endsWith('-learned.safetensors')).sort() : [];
-  for (const file of maskFiles) {
-    const variant = basename(file, '.safetensors'); // e.g. cca-learned
-    const masks = await readMasks(join(maskDir, file));
-    written.push(...(await writeFigure(figures, `alpha-histogram-${variant}`, renderAlphaHistograms(masks, `learned alpha per layer (${variant})`))));
+  for (const merge of metrics.merges) {
+    if (!merge.masks) continue;
+    const masks = await readMasks(join(dir, merge.masks));
+    if (isConstant(masks)) continue;
+    const label = mergeLabel(merge);
+    const slug = fileSlug(label);
+    written.push(...(await writeFigure(figures, `alpha-histogram-${slug}`, renderAlphaHistograms(masks, `alpha per layer (${label})`))));
     for (const [name, mask] of Object.entries(masks)) {
       if (mask.shape.length < 2) continue; // biases are shown in the histograms
-      written.push(...(await writeFigure(figures, `alpha-map-${variant}-${name}`, renderAlphaMap(`${name} (${variant})`, mask))));
+      written.push(...(await writeFigure(figures, `alpha-map-${slug}-${name}`, renderAlphaMap(`${name} (${label})`, mask))));
     }
   }
   return written;

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MOMENTUM_KERNEL } from '../backend/wasmMomentum.js';
+
+/**
+ * The name under which a backend may register one fused kernel for a variable's whole step (inputs
+ * value, accumulation, gradient; attrs momentum, learningRate; outputs [value', accumulation']):
+ * the backend layer does for wasm (src/backend/wasmMomentum.ts). Elsewhere the step is four tf ops.
+ */
+export const MOMENTUM_KERNEL = 'MergeTrainMomentum';
 
 /** A named tensor as optimizers save their weights (tfjs-core does not export the type). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -8,12 +14,12 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
  * SGD with momentum exactly as tf.train.momentum computes it (acc' = momentum * acc + grad,
  * value' = value - rate * acc', in float32, in that order) and with the same saved weights (the
  * iteration count, then one `<variable>/momentum` slot per variable in update order), so training
- * states of either resume in the other. Where the backend has merge-train's fused kernel
- * (MOMENTUM_KERNEL: wasm), each variable's step is one kernel instead of four.
+ * states of either resume in the other. Where the backend has registered MOMENTUM_KERNEL, each
+ * variable's step is that one kernel instead of four ops.
  */
 export class MomentumOptimizer extends tf.Optimizer {
   static get className(): string {
-    return 'MergeTrainMomentum';
+    return MOMENTUM_KERNEL;
   }
 
   private slots: { originalName: string; variable: tf.Variable }[] = [];

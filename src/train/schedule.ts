@@ -1,5 +1,13 @@
+/** How the learning rate decays after warm-up: its factor at `progress` in [0, 1] of the decay. */
+const decays = {
+  constant: () => 1,
+  cosine: (progress: number) => 0.5 * (1 + Math.cos(Math.PI * progress)),
+  linear: (progress: number) => 1 - progress,
+} as const;
+
 /** How the learning rate changes over training, after an optional linear warm-up. */
-export type ScheduleKind = 'constant' | 'cosine' | 'linear';
+export type ScheduleKind = keyof typeof decays;
+export const scheduleKinds = Object.keys(decays) as [ScheduleKind, ...ScheduleKind[]];
 
 export interface ScheduleOptions {
   learningRate: number;
@@ -16,12 +24,5 @@ export function learningRateAt(step: number, totalSteps: number, stepsPerEpoch: 
   const warmupSteps = Math.min(Math.round(options.warmupEpochs * stepsPerEpoch), totalSteps);
   if (step < warmupSteps) return (options.learningRate * (step + 1)) / warmupSteps;
   const progress = totalSteps > warmupSteps ? (step - warmupSteps) / (totalSteps - warmupSteps) : 0;
-  switch (options.schedule) {
-    case 'constant':
-      return options.learningRate;
-    case 'cosine':
-      return options.learningRate * 0.5 * (1 + Math.cos(Math.PI * progress));
-    case 'linear':
-      return options.learningRate * (1 - progress);
-  }
+  return options.learningRate * decays[options.schedule](progress);
 }

@@ -10,10 +10,19 @@ import { augmentBatch, type AugmentOptions } from './augment.js';
 import { MomentumOptimizer } from './momentumOptimizer.js';
 import { learningRateAt, type ScheduleKind } from './schedule.js';
 
+/** The optimizers base models train with, by name: SGD with momentum, or Adam. */
+const optimizers = {
+  sgd: (options: TrainOptions): tf.Optimizer => new MomentumOptimizer(options.learningRate, options.momentum),
+  adam: (options: TrainOptions): tf.Optimizer => tf.train.adam(options.learningRate),
+} as const;
+
+export type OptimizerKind = keyof typeof optimizers;
+export const optimizerKinds = Object.keys(optimizers) as [OptimizerKind, ...OptimizerKind[]];
+
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
-  optimizer: 'sgd' | 'adam';
+  optimizer: OptimizerKind;
   /** Peak learning rate (after warm-up). */
   learningRate: number;
   /** Momentum for SGD; ignored by Adam. */
@@ -96,17 +105,13 @@ const YIELD_EVERY = 8;
 /** PyTorch's BatchNorm momentum: running = 0.9 running + 0.1 batch. */
 const BATCH_NORM_MOMENTUM = 0.1;
 
-function makeOptimizer(options: TrainOptions): tf.Optimizer {
-  return options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : new MomentumOptimizer(options.learningRate, options.momentum);
-}
-
-function setLearningRate(optimizer: tf.Optimizer, options: TrainOptions, rate: number): void {
-  if (options.optimizer === 'adam') {
-    // AdamOptimizer reads its (protected) learningRate field at every step.
-    (optimizer as unknown as { learningRate: number }).learningRate = rate;
-  } else {
-    (optimizer as MomentumOptimizer).setLearningRate(rate);
-  }
+/**
+ * Sets the step size of either optimizer (tfjs's Adam reads its protected learningRate field at every
+ * step). Not by instanceof: tfjs's Optimizer answers it for any object with an optimizer's methods.
+ */
+function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  if (optimizer.getClassName() === MomentumOptimizer.className) (optimizer as MomentumOptimizer).setLearningRate(rate);
+  else (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
 
 /**
@@ -128,7 +133,7 @@ export async function trainModel(
     Object.keys(spec.params).map((name) => [name, tf.variable(start[name]!, trainable.has(name))]),
   ) as Record<string, tf.Variable>;
   const trainedVariables = Object.entries(variables).filter(([name]) => trainable.has(name)).map(([, v]) => v);
-  const optimizer = makeOptimizer(options);
+  const optimizer = optimizers[options.optimizer](options);
   if (hooks.resume) {
     // setWeights makes its own variables from these and keeps no reference to them.
     const copies = hooks.resume.optimizerState.map(({ name, tensor }) => ({ name, tensor: tf.clone(tensor) }));
@@ -150,7 +155,7 @@ export async function trainModel(
       try {
         for (const batch of data.batches(options.batchSize, subSeed(options.seed, `epoch/${epoch}`))) {
           rate = learningRateAt((epoch - 1) * stepsPerEpoch + step, totalSteps, stepsPerEpoch, schedule);
-          setLearningRate(optimizer, options, rate);
+          setLearningRate(optimizer, rate);
           const x = options.augment ? augmentBatch(batch.x as tf.Tensor4D, options.augment, subSeed(options.seed, `augment/${epoch}/${step}`)) : batch.x;
           const count = batch.y.shape[0];
           let batchCorrect: tf.Scalar | undefined;
@@ -229,4 +234,9 @@ export async function trainModel(
     optimizer.dispose();
     tf.dispose(Object.values(variables));
   }
+}
+
+/** Frees a training state's tensors (one passed as `resume` stays the caller's). */
+export function disposeTrainState(state: TrainState): void {
+  tf.dispose([...Object.values(state.params), ...state.optimizerState.map((slot) => slot.tensor)]);
 }

@@ -35,17 +35,38 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 
 /**
  * A typed table of named methods (aligners, mergers, datasets, ...). Looking up an unknown name
- * throws an {@link InputError} that lists the valid names.
+ * throws an {@link InputError} that lists the valid names. Entries may be added at run time (a
+ * user's own method): the recipe schema, the command line's choices and the report's labels are
+ * derived from the registries when they are needed, so a registered entry appears in all of them.
  */
 export class Registry<T extends RegistryEntry> {
   private readonly entries = new Map<string, T>();
+  private static changes = 0;
 
   constructor(
     /** What the entries are, for messages: "aligner", "dataset". */
     readonly kind: string,
     entries: readonly T[],
   ) {
-    for (const entry of entries) this.entries.set(entry.name, entry);
+    for (const entry of entries) this.register(entry);
+  }
+
+  /** Increases whenever any registry changes: derived tables are rebuilt when it moves. */
+  static get version(): number {
+    return Registry.changes;
+  }
+
+  /** Adds `entry`; a name that is taken is refused. */
+  register(entry: T): void {
+    if (!/^[a-z0-9][\w-]*$/i.test(entry.name)) throw new Error(`${this.kind} name "${entry.name}": expected letters, digits, "_" and "-"`);
+    if (this.entries.has(entry.name)) throw new Error(`a ${this.kind} named "${entry.name}" is already registered`);
+    this.entries.set(entry.name, entry);
+    Registry.changes++;
+  }
+
+  /** Removes the entry `name`, if there is one (for tests and plug-ins that clean up after themselves). */
+  unregister(name: string): void {
+    if (this.entries.delete(name)) Registry.changes++;
   }
 
   names(): string[] {

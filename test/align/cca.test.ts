@@ -1,9 +1,12 @@
 import { EigenvalueDecomposition, inverse, Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { ccaTransform } from '../../src/align/cca.js';
-import { aligners } from '../../src/align/aligners.js';
+import { aligners, type AlignInput } from '../../src/align/aligners.js';
 import type { SpaceMoments } from '../../src/align/moments.js';
 import { flat, maxAbsDiff, momentsOf, normalRng, relativeError, toMatrix } from '../nn/helpers.js';
+
+/** The aligner's input for moments alone: the cca aligner reads nothing else. */
+const momentsOnly = (moments: SpaceMoments[]): AlignInput => ({ moments }) as AlignInput;
 
 /** [rows, cols] of independent standard normals. */
 function gaussianMatrix(rows: number, cols: number, seed: number): Matrix {
@@ -141,7 +144,7 @@ describe('ccaTransform against a textbook float64 reference', () => {
   });
 
   it('is what the cca aligner returns, with its diagnostics', () => {
-    const { transforms, diagnostics } = aligners.get('cca').align([moments], { gamma: 0 });
+    const { transforms, diagnostics } = aligners.get('cca').align(momentsOnly([moments]), { gamma: 0 });
     const { transform, correlations } = ccaTransform(moments, { gamma: 0 });
     expect(transforms.fc2!.matrix).toEqual(transform.matrix);
     const mean = Array.from(correlations).reduce((x, y) => x + y, 0) / d;
@@ -187,7 +190,7 @@ describe('ccaTransform: gamma and dead units', () => {
 
   it('the cca aligner handles a dead unit at gamma 0 with a larger ridge, warning and naming the space', () => {
     const moments = deadUnitMoments(2);
-    const { transforms, diagnostics, warnings } = aligners.get('cca').align([moments], { gamma: 0 });
+    const { transforms, diagnostics, warnings } = aligners.get('cca').align(momentsOnly([moments]), { gamma: 0 });
     const transform = transforms.fc1!;
     expect(transform.matrix!.every(Number.isFinite)).toBe(true);
     expect(transform.inverse!.every(Number.isFinite)).toBe(true);
@@ -196,7 +199,7 @@ describe('ccaTransform: gamma and dead units', () => {
     expect(diagnostics.fc1!.deadUnitsA).toBe(1);
     expect(diagnostics.fc1!.gamma).toBeGreaterThan(0);
     // With a ridge that works, nothing is changed or said.
-    expect(aligners.get('cca').align([moments], { gamma: 1e-3 }).warnings).toEqual([]);
+    expect(aligners.get('cca').align(momentsOnly([moments]), { gamma: 1e-3 }).warnings).toEqual([]);
   });
 
   // A zero eigenvalue comes out as +-1e-17 for some seeds: the check must be relative.

@@ -121,7 +121,7 @@ describe.each(['wasm', 'cpu'] as const)('permutation alignment on the %s backend
     const restored = applyTransforms(spec, permuted, transforms);
     expectSameParams(restored, paramsB);
     // the registry's aligner agrees and reports every unit as moved (p1, p2 are derangements)
-    const { transforms: viaRegistry, diagnostics } = aligners.get('permutation').align(moments, { gamma: 0 });
+    const { transforms: viaRegistry, diagnostics } = aligners.get('permutation').align({ spec, paramsA: paramsB, paramsB: permuted, moments }, {});
     expect(viaRegistry.fc1!.permutation).toEqual(transforms.fc1!.permutation);
     expect(diagnostics).toEqual({ fc1: { unitsMoved: 16 }, fc2: { unitsMoved: 12 } });
     disposeParams(permuted);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
-import { MOMENTUM_KERNEL } from '../../src/backend/wasmMomentum.js';
+import { MOMENTUM_KERNEL } from '../../src/train/momentumOptimizer.js';
 import { MomentumOptimizer } from '../../src/train/momentumOptimizer.js';
 import { createRng } from '../../src/util/random.js';
 

@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { TensorSet } from '../../src/data/batches.js';
 import { loadSplits } from '../../src/data/split.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../../src/io/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointInfo } from '../../src/artifacts/checkpoint.js';
 import { mergeParams } from '../../src/merge/mergeParams.js';
 import { families } from '../../src/nn/families.js';
-import { foldBatchNormScale } from '../../src/nn/foldBatchNorm.js';
+import { foldBatchNormScale } from '../../src/align/batchNormModes.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
 import { resetBatchNormStats } from '../../src/nn/resetBatchNorm.js';
 import type { ParamMap } from '../../src/nn/spec.js';
@@ -17,7 +17,7 @@ import { maxAbsDiff, normalRng } from '../nn/helpers.js';
 import { runCli } from './runCli.js';
 
 const split = { train: 300, merge: 200, test: 200 };
-const info: CheckpointInfo = { kind: 'base', dataset: 'mnist', splitSeed: 3, split };
+const info = { kind: 'base', dataset: 'mnist', splitSeed: 3, split } as const;
 const spec = families.get('vgg').build(families.get('vgg').configSchema.parse({ layout: [6, 'M', 8], batchNorm: true }), [28, 28, 1], 10);
 
 /** Initialised weights with BatchNorm vectors far from identity, so a wrong BatchNorm rule shows. */
@@ -40,7 +40,8 @@ describe('align and merge stages on a model with BatchNorm', () => {
     await selectBackend('cpu');
     for (const [name, seed] of [['a', 1], ['b', 2]] as const) {
       const params = modelParams(seed);
-      await saveCheckpoint(file(`${name}.safetensors`), spec, params, { ...info, seed });
+      const base: CheckpointInfo = { ...info, seed, key: `model-${name}` };
+      await saveCheckpoint(file(`${name}.safetensors`), spec, params, base);
       disposeParams(params);
     }
   });
@@ -60,7 +61,7 @@ describe('align and merge stages on a model with BatchNorm', () => {
     // What the merge stage must have written: A brought to the same form as B' (fold-scale is the
     // default), the two averaged, then the statistics recomputed on the first 120 training examples.
     const [a, b, m] = await Promise.all(['a', 'b-cca', 'm'].map((name) => loadCheckpoint(file(`${name}.safetensors`))));
-    expect(b!.info.details?.batchNorm).toBe('fold-scale');
+    expect(b!.info.kind === 'aligned' && b!.info.align.batchNorm).toBe('fold-scale');
     const foldedA = foldBatchNormScale(spec, a!.params);
     const average = mergeParams(foldedA, b!.params, 0.5);
     const splits = await loadSplits('mnist', { sizes: split, seed: 3, cacheDir: 'data' });

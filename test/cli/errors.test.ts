@@ -53,7 +53,7 @@ describe('merge-train refuses bad input with one line and exit code 2', () => {
   });
 
   it('a bad value on the command line', async () => {
-    expectRefusal(await runCli(['--epochs', 'ten', '--name', 'x']), /--epochs.*expected an integer/);
+    expectRefusal(await runCli(['--epochs', 'ten', '--name', 'x']), /--epochs.*expected a number, got "ten"/);
   });
 
   it('an unknown option', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunMetrics } from '../../src/eval/metrics.js';
+import type { RunMetrics } from '../../src/artifacts/metrics.js';
 import { runCli } from './runCli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -99,15 +99,25 @@ describe('a run killed at any moment resumes to the same results', () => {
     expect(results(out), where).toEqual(reference);
   });
 
-  it('refuses to resume with a changed recipe, naming the field, and --restart redoes the run', async () => {
+  it('grows with new alignment or merge settings, refuses other base-model settings naming the field, and --restart starts over', async () => {
     const out = join(dir, 'run-0');
-    const changed = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--gamma', '0.5']);
+    const grown = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--gamma', '0.5']);
+    expect(grown.code, grown.stderr).toBe(0);
+    // Base models and the other alignments are reused; only the new CCA variant is made.
+    expect(grown.stdout).toMatch(/model 0: reusing/);
+    expect(grown.stdout).toMatch(/align permutation: reusing/);
+    const labels = (JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics).merges.map((m) => m.label);
+    expect(labels).toEqual(expect.arrayContaining(['cca (gamma 1) · uniform', 'cca (gamma 0.5) · uniform', 'permutation · learned (uniform init)']));
+    expect(labels).toHaveLength(reference.merges.length + 2);
+
+    const changed = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--epochs', '5']);
     expect(changed.code).toBe(2);
     expect(changed.stderr.trim().split('\n')).toHaveLength(1);
-    expect(changed.stderr).toMatch(/holds a run of another recipe \(align\.gamma: 1 → 0\.5\); .*--restart/);
-    const restarted = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--gamma', '0.5', '--restart']);
+    expect(changed.stderr).toMatch(/holds a run of other base models \(train\.epochs: 6 → 5\); .*--restart/);
+    const restarted = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--epochs', '5', '--restart']);
     expect(restarted.code, restarted.stderr).toBe(0);
-    expect(restarted.stdout).toMatch(/model 0: reusing/);
-    expect(restarted.stdout).not.toMatch(/merge .*: reusing/);
+    expect(restarted.stdout).not.toMatch(/reusing/);
+    const after = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics;
+    expect(after.merges).toHaveLength(reference.merges.length);
   });
 });

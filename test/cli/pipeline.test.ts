@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadImage } from 'canvas';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunMetrics } from '../../src/eval/metrics.js';
+import type { RunMetrics } from '../../src/artifacts/metrics.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { runCli } from './runCli.js';
 
@@ -61,7 +61,7 @@ describe('merge-train on a tiny recipe', () => {
       expect(entry.testLoss).toBeGreaterThan(0);
     }
     const learned = metrics.merges.filter((m) => m.alpha === 'learned');
-    expect(learned.map((m) => [m.align, m.init])).toEqual([['none', 'uniform'], ['permutation', 'uniform'], ['cca', 'uniform']]);
+    expect(learned.map((m) => [m.align, m.init]).sort()).toEqual([['cca', 'uniform'], ['none', 'uniform'], ['permutation', 'uniform']]);
     expect(metrics.merges.filter((m) => m.alpha !== 'learned').every((m) => m.init === null)).toBe(true);
     for (const stage of ['data', 'train', 'statistics', 'align', 'learned alpha', 'report']) {
       expect(metrics.timings[stage]).toBeGreaterThan(0);
@@ -72,7 +72,7 @@ describe('merge-train on a tiny recipe', () => {
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/\| cca · uniform \| cca \| uniform \| — \| \d+\.\d\d \|/);
     const accuracy = await loadImage(join(out, 'figures', 'accuracy.png'));
     expect(accuracy.width).toBeGreaterThan(400);
-    for (const figure of ['alpha-training', 'alpha-histogram-cca-learned', 'alpha-map-cca-learned-fc1.weight']) {
+    for (const figure of ['alpha-training', 'alpha-histogram-cca-learned-uniform-init', 'alpha-map-cca-learned-uniform-init-fc1.weight']) {
       expect(existsSync(join(out, 'figures', `${figure}.png`))).toBe(true);
       expect(readFileSync(join(out, 'figures', `${figure}.svg`), 'utf8')).toMatch(/<svg/);
     }
@@ -96,12 +96,12 @@ describe('merge-train on a tiny recipe', () => {
     const result = await runCli(['run', join(dir, 'tiny-conv.yaml'), '--out', out, '--backend', 'wasm']);
     expect(result.stderr).toBe('');
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics;
-    expect(metrics.merges.map((m) => m.align)).toEqual(['permutation', 'cca']);
+    expect(metrics.merges.map((m) => m.align).sort()).toEqual(['cca', 'permutation']);
     for (const merge of metrics.merges) expect(merge.withoutBatchNormReset!.testAccuracy).toBeGreaterThanOrEqual(0);
     // The saved aligned model is B in the folded form: under a permutation, the same function.
-    const aligned = join(out, 'aligned', 'model-1-permutation.safetensors');
-    const info = JSON.parse((await readSafetensors(aligned)).metadata.info!) as { details: { batchNorm?: string } };
-    expect(info.details.batchNorm).toBe('fold-scale');
+    const aligned = join(out, 'aligned', readdirSync(join(out, 'aligned')).find((name) => name.startsWith('model-1-permutation-'))!);
+    const info = JSON.parse((await readSafetensors(aligned)).metadata.info!) as { align: { batchNorm?: string } };
+    expect(info.align.batchNorm).toBe('fold-scale');
     const evalPair = await runCli(['eval', join(out, 'models', 'model-1.safetensors'), aligned]);
     const scores = [...evalPair.stdout.matchAll(/test accuracy (\d+\.\d\d)%, loss (\d+\.\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
     expect(scores).toHaveLength(3);
@@ -112,10 +112,10 @@ describe('merge-train on a tiny recipe', () => {
   it('runs the stages one by one on checkpoint files', async () => {
     const file = (name: string) => join(dir, name);
     const common = ['--seed', '3', '--hidden', '16', '--epochs', '2', '--backend', 'wasm'];
-    const trainA = await runCli(['train', ...common, '--model-seed', '0', '--out', file('a.safetensors')]);
+    const trainA = await runCli(['train', ...common, '--index', '0', '--out', file('a.safetensors')]);
     expect(trainA.stderr).toBe('');
     expect(trainA.stdout).toMatch(/a\.safetensors: test accuracy \d+\.\d\d%/);
-    expect((await runCli(['train', ...common, '--model-seed', '1', '--out', file('b.safetensors')])).code).toBe(0);
+    expect((await runCli(['train', ...common, '--index', '1', '--out', file('b.safetensors')])).code).toBe(0);
 
     const align = await runCli(['align', file('a.safetensors'), file('b.safetensors'), '--method', 'permutation', '--out', file('b-perm.safetensors')]);
     expect(align.stderr).toBe('');
@@ -136,7 +136,7 @@ describe('merge-train on a tiny recipe', () => {
 
     // Two checkpoints of different architectures are refused.
     await runCli(['train', '--seed', '3', '--hidden', '8', '--epochs', '1', '--out', file('c.safetensors')]);
-    const mismatch = await runCli(['align', file('a.safetensors'), file('c.safetensors'), '--out', file('x.safetensors')]);
+    const mismatch = await runCli(['align', file('a.safetensors'), file('c.safetensors'), '--method', 'cca', '--out', file('x.safetensors')]);
     expect(mismatch.code).toBe(2);
     expect(mismatch.stderr.trim().split('\n')).toHaveLength(1);
     expect(mismatch.stderr).toMatch(/a\.safetensors and .*c\.safetensors have different architectures/);

@@ -18,7 +18,7 @@ import { runCli, type CliResult } from '../cli/runCli.js';
 import { malformedCheckpoints, type MalformedCheckpoint } from './malformedSafetensors.js';
 import { malformedRecipes, type MalformedRecipe } from './malformedRecipes.js';
 
-vi.mock('../../src/recipe/runRecipe.js', () => ({
+vi.mock('../../src/run/runRecipe.js', () => ({
   runRecipe: () => Promise.reject(new Error('corpus: the recipe was accepted and would have run')),
 }));
 

@@ -165,7 +165,7 @@ export const malformedRecipes: MalformedRecipe[] = [
   { title: 'an unknown alpha kind', text: named('merge:\n  alphas: [uniform, fischer]\n'), expect: ['merge.alphas[1]: expected one of uniform, fisher, learned, got "fischer" (did you mean "fisher"?)'] },
   { title: 'an alpha kind twice', text: named('merge:\n  alphas: [learned, learned]\n'), expect: ['merge.alphas: expected each kind at most once'] },
   { title: 'an unknown alpha init', text: named('merge:\n  init: learned\n'), expect: ['merge.init: expected one of uniform, fisher, got "learned"'] },
-  { title: 'an unknown Fisher mode', text: named('merge:\n  fisher: empiric\n'), expect: ['merge.fisher: expected one of expected, empirical, got "empiric" (did you mean "empirical"?)'] },
+  { title: 'an unknown Fisher mode', text: named('merge:\n  fisherMode: empiric\n'), expect: ['merge.fisherMode: expected one of expected, empirical, got "empiric" (did you mean "empirical"?)'] },
   { title: 'zero alpha steps', text: named('merge:\n  steps: 0\n'), expect: ['merge.steps: expected an integer > 0, got 0'] },
   { title: 'alpha learning rate 0', text: named('merge:\n  learningRate: 0\n'), expect: ['merge.learningRate: expected a number > 0, got 0'] },
   { title: 'validation fraction 1', text: named('merge:\n  validationFraction: 1\n'), expect: ['merge.validationFraction: expected a number < 1, got 1'] },
@@ -176,17 +176,17 @@ export const malformedRecipes: MalformedRecipe[] = [
   {
     title: 'Fisher alpha on a convolutional family',
     text: named('model:\n  family: vgg\n  config: { layout: [8, M] }\n'),
-    expect: ['merge.alphas: Fisher alpha needs dense layers only, and the vgg family has convolutions', 'expected uniform and/or learned'],
+    expect: ['merge.alphas: fisher: Fisher information is computed for dense layers only, and this vgg model has 3 trained parameters in other layers (conv1.weight, bn1.weight, bn1.bias)'],
   },
   {
     title: 'learned alpha from Fisher on a convolutional family',
     text: named('model:\n  family: resnet\nmerge:\n  alphas: [uniform, learned]\n  init: fisher\n'),
-    expect: ['merge.init: Fisher alpha needs dense layers only, and the resnet family has convolutions; expected uniform, got "fisher"'],
+    expect: ['merge.init: learned: Fisher information is computed for dense layers only, and this resnet model has', 'got init "fisher"'],
   },
   {
     title: 'learned alpha on a one-example merge split',
     text: named('data:\n  split: { merge: 1 }\nmerge:\n  alphas: [learned]\n'),
-    expect: ['data.split.merge: learned alpha', 'needs at least 2 examples; got 1'],
+    expect: ['data.split.merge: learned: learned alpha', 'needs at least 2 examples; got 1'],
   },
 
   // --- command-line overrides on a valid recipe -------------------------------------------------

@@ -66,9 +66,9 @@ export function mlpCheckpoint(options: MlpCheckpointOptions = {}): Uint8Array {
   }
   options.edit?.(tensors);
   const metadata: Record<string, string | undefined> = {
-    format: 'merge-train/1',
+    format: 'merge-train/2',
     architecture: JSON.stringify({ family: 'mlp', config: { hidden }, inputShape, numClasses }),
-    info: JSON.stringify({ kind: 'base', dataset: options.dataset ?? 'mnist', splitSeed: 0, split: { train: 100, merge: 50, test: 50 }, seed: 0 }),
+    info: JSON.stringify({ kind: 'base', dataset: options.dataset ?? 'mnist', splitSeed: 0, split: { train: 100, merge: 50, test: 50 }, seed: 0, key: `mlp-${hidden.join('-')}` }),
     layout: 'dense weights are [in, out]',
     ...options.metadata,
   };
@@ -126,7 +126,7 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
 
   // --- Valid safetensors, not a merge-train checkpoint that fits its own metadata ---------------
   bad('safetensors without merge-train metadata', rawFile(header({ w: f32([1], 0, 4) }), 4), ['has no "architecture" metadata: it was not written by merge-train']),
-  bad('another format', mlpCheckpoint({ metadata: { format: 'pt' } }), ['metadata "format" is "pt"; expected merge-train/1']),
+  bad('another format', mlpCheckpoint({ metadata: { format: 'pt' } }), ['metadata "format" is "pt"; expected merge-train/2']),
   bad('architecture metadata not JSON', mlpCheckpoint({ metadata: { architecture: '{mlp' } }), ['metadata "architecture" is not valid JSON']),
   bad('architecture metadata null', mlpCheckpoint({ metadata: { architecture: 'null' } }), ['metadata "architecture": expected object, received null']),
   bad('architecture without an input shape', mlpCheckpoint({ metadata: { architecture: '{"family":"mlp","config":{},"numClasses":10}' } }), ['metadata "architecture".inputShape: expected array, received undefined']),
@@ -157,7 +157,7 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
   {
     title: 'align of two architectures',
     files: { 'a.safetensors': mlpCheckpoint({ hidden: [4] }), 'b.safetensors': mlpCheckpoint({ hidden: [4, 4] }) },
-    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--out', path('out.safetensors')],
+    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--method', 'cca', '--out', path('out.safetensors')],
     names: 'a.safetensors',
     expect: ['have different architectures (mlp {"hidden":[4]} vs {"hidden":[4,4]}; parameter fc2.weight is [4,10] vs [4,4])'],
   },
@@ -171,14 +171,14 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
   {
     title: 'align of checkpoints from different datasets',
     files: { 'a.safetensors': mlpCheckpoint(), 'b.safetensors': mlpCheckpoint({ dataset: 'fashion-mnist' }) },
-    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--out', path('out.safetensors')],
+    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--method', 'cca', '--out', path('out.safetensors')],
     names: 'b.safetensors',
-    expect: ['come from different data (mnist/seed 0 vs fashion-mnist/seed 0)'],
+    expect: ['come from different data splits (dataset mnist vs fashion-mnist)'],
   },
   {
     title: 'align with a malformed second checkpoint',
     files: { 'a.safetensors': mlpCheckpoint(), 'b.safetensors': rawFile('{"w": ') },
-    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--out', path('out.safetensors')],
+    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--method', 'cca', '--out', path('out.safetensors')],
     names: 'b.safetensors',
     expect: [`${invalid}header is not valid JSON`],
   },

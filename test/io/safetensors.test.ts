@@ -125,6 +125,7 @@ describe('round trips', () => {
   const tensors: NamedArrays = {
     'fc1.weight': { shape: [2, 3], data: Float32Array.from([1, -0, NaN, Infinity, -Infinity, 3.25e-40]) },
     'fc1.bias': { shape: [3], data: Float32Array.from([0.1, 0.2, 0.3]) },
+    covariance: { shape: [3], data: Float64Array.from([0.1, -0, -1e300]) },
     labels: { shape: [4], data: Int32Array.from([-2147483648, 2147483647, 0, 5]) },
     pixels: { shape: [2, 2], data: Uint8Array.from([0, 1, 128, 255]) },
     scalar: { shape: [], data: Float32Array.from([42]) },
@@ -171,7 +172,7 @@ describe('round trips', () => {
 });
 
 describe('other dtypes convert on read', () => {
-  it('reads F64, F16 and BF16 as Float32Array', () => {
+  it('reads F64 exactly (Float64Array), and F16 and BF16 as Float32Array', () => {
     const f16 = [0x3c00, 0xc000, 0x0001, 0x7c00, 0x0000, 0x8000, 0x3555]; // 1, -2, 2^-24, inf, 0, -0, ~1/3
     const bf16 = [0x3f80, 0xc040, 0x7f80]; // 1, -3, inf
     const header =
@@ -179,7 +180,7 @@ describe('other dtypes convert on read', () => {
       '"b":{"dtype":"BF16","shape":[3],"data_offsets":[30,36]}}';
     const data = concat(littleEndian('f64', [0.1, -1e300]), littleEndian('f16bits', f16), littleEndian('f16bits', bf16));
     const { tensors } = decodeSafetensors(rawFile(header, data));
-    expect(tensors['d']!.data).toEqual(Float32Array.from([0.1, -Infinity]));
+    expect(tensors['d']!.data).toEqual(Float64Array.from([0.1, -1e300]));
     expect(tensors['h']!.data).toBeInstanceOf(Float32Array);
     expect([...tensors['h']!.data]).toEqual([1, -2, 2 ** -24, Infinity, 0, -0, Math.fround(0.333251953125)]);
     expect([...tensors['b']!.data]).toEqual([1, -3, Infinity]);

@@ -5,7 +5,7 @@ import { permutationTransform, applyTransforms } from '../../src/align/transform
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { families } from '../../src/nn/families.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
-import { foldBatchNorm, foldBatchNormScale, transformScaleFolded } from '../../src/nn/foldBatchNorm.js';
+import { foldBatchNorm, foldBatchNormScale, transformScaleFolded } from '../../src/align/batchNormModes.js';
 import { batchNorm, batchNormNames, conv2d } from '../../src/nn/layers.js';
 import { featureSpaces, type ModelSpec, type ParamMap } from '../../src/nn/spec.js';
 import type { SpaceTransform } from '../../src/align/transform.js';

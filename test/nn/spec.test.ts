@@ -29,7 +29,7 @@ describe('mlpSpec and featureSpaces', () => {
   it('lays out [in, out] weights and biases', () => {
     expect(Object.keys(spec.params)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias']);
     expect(Object.values(spec.params).map((p) => p.shape)).toEqual([[20, 16], [16], [16, 12], [12], [12, 3], [3]]);
-    expect(spec.params['fc2.weight']!.init).toEqual({ kind: 'uniform', bound: 1 / 4 });
+    expect(spec.params['fc2.weight']!.init).toEqual({ kind: 'boundedUniform', bound: 1 / 4 });
     expect(spec.params['fc1.weight']!.axes).toEqual([null, produces('fc1')]);
     expect(spec.params['fc3.weight']!.axes).toEqual([consumes('fc2'), null]);
   });
@@ -119,7 +119,7 @@ describe('initParams', () => {
       expect(a[name]!.shape).toEqual(p.shape);
       expect(a[name]!.dtype).toBe('float32');
       expect(vOther[name]).not.toEqual(va[name]);
-      const bound = p.init.kind === 'uniform' ? p.init.bound : 0;
+      const bound = p.init.kind === 'boundedUniform' ? p.init.bound : 0;
       expect(va[name]!.every((v) => Math.abs(v) <= bound)).toBe(true);
       // uniform in +-bound: spread over the interval, not concentrated
       expect(Math.max(...va[name]!)).toBeGreaterThan(bound / 3);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { accuracyChartConfig, renderAccuracyChart } from '../../src/report/accuracyChart.js';
-import { ALIGN_COLOURS, FIGURE } from '../../src/report/theme.js';
+import { FIGURE, MERGE_GROUP_COLOURS } from '../../src/report/theme.js';
 import { sampleMetrics } from './fixtures.js';
 import { colourDistance, decodePng, distinctColours, inkFraction, looksLikeSvg } from './pixels.js';
 
@@ -11,7 +11,9 @@ describe('accuracyChartConfig', () => {
   it('has a bar per row, in % and coloured by group', () => {
     expect(config.data.labels).toHaveLength(15);
     expect(config.data.labels?.[3]).toBe('none · uniform');
-    const cca = config.data.datasets.find((d) => d.backgroundColor === ALIGN_COLOURS.cca);
+    // Groups of merges in table order (none, permutation, cca) take the group colours in order.
+    expect(config.data.datasets.map((d) => d.label)).toEqual(['base models', 'logit ensemble', 'merge, none alignment', 'merge, permutation alignment', 'merge, cca alignment']);
+    const cca = config.data.datasets.find((d) => d.backgroundColor === MERGE_GROUP_COLOURS[2]);
     expect(cca?.data.filter((v) => v !== null)).toHaveLength(4);
     // Every bar belongs to exactly one group.
     for (let i = 0; i < 15; i++) expect(config.data.datasets.filter((d) => d.data[i] !== null)).toHaveLength(1);
@@ -32,7 +34,7 @@ describe('renderAccuracyChart', () => {
     expect(distinctColours(pixels)).toBeGreaterThan(50);
     expect(inkFraction(pixels)).toBeGreaterThan(0.1);
     // Solid bar colours appear in the image.
-    for (const colour of Object.values(ALIGN_COLOURS)) {
+    for (const colour of MERGE_GROUP_COLOURS.slice(0, 3)) {
       const rgb = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
       let found = false;
       for (let o = 0; o < pixels.data.length && !found; o += 4) {

@@ -1,12 +1,12 @@
 /** Small synthetic inputs for the report tests. */
 
-import type { AlignMethod, AlphaCurve, AlphaInit, MergeMetrics, RunMetrics } from '../../src/eval/metrics.js';
+import type { AlphaCurve, MergeMetrics, RunMetrics } from '../../src/artifacts/metrics.js';
 import type { AlphaMaskSet } from '../../src/report/types.js';
 
 /** A run with two models, the ensemble, and every merge variant, listed out of order on purpose. */
 export function sampleMetrics(): RunMetrics {
   const merges: MergeMetrics[] = [];
-  const aligns: AlignMethod[] = ['cca', 'none', 'permutation'];
+  const aligns = ['cca', 'none', 'permutation'];
   aligns.forEach((align, a) => {
     const base = [0.9512, 0.4321, 0.9034][a] ?? 0.5;
     merges.push({ align, alpha: 'learned', init: 'fisher', testAccuracy: base + 0.02, testLoss: 0.21 });
@@ -31,7 +31,7 @@ export function sampleMetrics(): RunMetrics {
 
 /** Learned-alpha curves for two (align, init) pairs. */
 export function sampleCurves(): AlphaCurve[] {
-  const pairs: [AlignMethod, AlphaInit][] = [
+  const pairs: [string, string][] = [
     ['cca', 'fisher'],
     ['permutation', 'uniform'],
   ];

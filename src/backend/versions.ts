@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-/** merge-train's own version: package.json sits two folders above both src/recipe and dist/recipe. */
+/** merge-train's own version: package.json sits two folders above both src/backend and dist/backend. */
 function ownVersion(): string {
   return (require('../../package.json') as { version: string }).version;
 }

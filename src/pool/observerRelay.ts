@@ -1,4 +1,4 @@
-import type { ProgressBar, RunObserver } from './observer.js';
+import type { ProgressBar, RunObserver } from '../util/observer.js';
 
 /**
  * A {@link RunObserver} split across processes: a worker's observer turns each call into a message,

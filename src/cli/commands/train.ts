@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { selectBackend } from '../../backend/selectBackend.js';
+import { checkRecipe } from '../../recipe/loadRecipe.js';
+import { trainSettings } from '../../recipe/methodSettings.js';
+import { StageContext } from '../../stages/context.js';
+import { evaluateStage } from '../../stages/evaluateStage.js';
+import { trainStage } from '../../stages/trainStage.js';
+import { nonNegativeInteger } from '../argumentParsers.js';
+import { terminalObserver } from '../progressDisplay.js';
+import { addRecipeOptions } from '../recipeOptions.js';
+import { COMMAND_LINE, percent, recipeFromFlags, threadsOption } from './shared.js';
+
+async function trainCommand(options: Record<string, unknown>): Promise<void> {
+  const recipe = recipeFromFlags(options, 'train');
+  checkRecipe(recipe, COMMAND_LINE, { merging: false });
+  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
+  const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
+  try {
+    const out = options.out as string;
+    await trainStage(trainSettings(recipe), options.index as number, out, ctx);
+    const [evaluation] = (await evaluateStage([out], ctx)).models;
+    console.log(`${out}: test accuracy ${percent(evaluation!.accuracy)}`);
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command('train')
+    .description('train base model --index of a run with this --seed and settings, and save it as .safetensors (skipped if --out holds it already)')
+    .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
+    .option('--index <i>', "which base model of the run (0 = A, 1 = B, ...): its seed derives from --seed and i", nonNegativeInteger, 0)
+    .option(...threadsOption);
+  addRecipeOptions(command, 'train').action((options: Record<string, unknown>) => trainCommand(options));
+}

@@ -1,0 +1,28 @@
+import type { BackendName } from '../backend/selectBackend.js';
+import type { TrainSettings } from '../recipe/methodSettings.js';
+import type { ObserverMessage } from './observerRelay.js';
+
+/**
+ * Work a worker process can do: one stage invocation on files, described by plain data so that it can
+ * cross a process boundary (and, later, a cluster's scheduler).
+ */
+export interface TrainJob {
+  stage: 'train';
+  settings: TrainSettings;
+  index: number;
+  out: string;
+}
+
+export type StageJob = TrainJob;
+
+/** What every job also needs: where it computes. */
+export interface JobEnvironment {
+  backend: BackendName;
+  threads: number;
+}
+
+/** What a worker sends back: observer calls, then one outcome per job. */
+export type WorkerMessage =
+  | { kind: 'observer'; message: ObserverMessage }
+  | { kind: 'done' }
+  | { kind: 'failed'; message: string; stack?: string; inputError: boolean };

@@ -1,0 +1,33 @@
+/**
+ * A child process that runs stage jobs for the parent (see workerPool): for each job it receives, it
+ * runs the stage on its own backend, keeping loaded data between jobs, and relays progress to the
+ * parent's display. It exits when the parent disconnects.
+ */
+import { selectBackend } from '../backend/selectBackend.js';
+import { StageContext } from '../stages/context.js';
+import { trainStage } from '../stages/trainStage.js';
+import { InputError } from '../util/errors.js';
+import { relayingObserver } from './observerRelay.js';
+import type { JobEnvironment, StageJob, WorkerMessage } from './stageJobs.js';
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+}
+
+const context = new StageContext(relayingObserver((message) => void send({ kind: 'observer', message })));
+
+async function runJob(job: StageJob, environment: JobEnvironment): Promise<void> {
+  await selectBackend(environment.backend, { threads: environment.threads });
+  await trainStage(job.settings, job.index, job.out, context);
+}
+
+// One job at a time, as the parent sends them; the parent disconnects when it has no more.
+process.on('message', ({ job, environment }: { job: StageJob; environment: JobEnvironment }) => {
+  runJob(job, environment)
+    .then(() => send({ kind: 'done' }))
+    .catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return send({ kind: 'failed', message: failure.message, stack: failure.stack, inputError: failure instanceof InputError });
+    });
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,66 @@
+import { aligners } from '../align/aligners.js';
+import type { DataInfo } from '../artifacts/checkpoint.js';
+import { datasets } from '../data/registry.js';
+import { initOf, mergers, type MergerEntry } from '../merge/mergers.js';
+import { optionsOf } from '../util/methodEntry.js';
+import type { Recipe } from './schema.js';
+
+/**
+ * The fully resolved settings of each kind of stage, taken from a recipe: what the stage's output key
+ * holds, so that two invocations with the same settings find the same artifact.
+ */
+
+/** What a base model is trained from (besides its index in the run). */
+export interface TrainSettings {
+  data: DataInfo;
+  model: Recipe['model'];
+  train: Omit<Recipe['train'], 'models'>;
+}
+
+/** How model B is aligned to model A. */
+export interface AlignSettings {
+  /** The aligner and the values of the settings it declares. */
+  method: string;
+  options: Record<string, unknown>;
+  /** The BatchNorm mode (irrelevant to models without BatchNorm). */
+  batchNorm: string;
+  /** Examples per batch of the alignment statistics. */
+  batchSize: number;
+}
+
+/** How A and an aligned B' are merged. */
+export interface MergeSettings {
+  /** The merger and the values of the settings it declares (with its alpha init's). */
+  method: string;
+  options: Record<string, unknown>;
+  /** Training examples on which a merged BatchNorm network's statistics are recomputed. */
+  resetExamples: number;
+  /** Seed of the merger's random choices. */
+  seed: number;
+}
+
+/** The data split a recipe defines, with the dataset's default sizes filled in. */
+export function dataOf(recipe: Recipe): DataInfo {
+  const dataset = datasets.get(recipe.data.dataset);
+  return { dataset: dataset.name, splitSeed: recipe.seed, split: { ...dataset.defaultSplit, ...recipe.data.split } };
+}
+
+export function trainSettings(recipe: Recipe): TrainSettings {
+  const { models: _count, ...train } = recipe.train;
+  return { data: dataOf(recipe), model: recipe.model, train };
+}
+
+export function alignSettings(method: string, section: Recipe['align']): AlignSettings {
+  return { method, options: optionsOf(aligners.get(method), section), batchNorm: section.batchNorm, batchSize: section.batchSize };
+}
+
+/** A merger's own settings and, for one that starts from an alpha init, the init's. */
+export function mergeOptions(merger: MergerEntry, section: Recipe['merge']): Record<string, unknown> {
+  const options = optionsOf(merger, section);
+  const init = initOf(merger, options);
+  return init ? { ...options, ...optionsOf(init, section) } : options;
+}
+
+export function mergeSettings(method: string, recipe: Recipe): MergeSettings {
+  return { method, options: mergeOptions(mergers.get(method), recipe.merge), resetExamples: recipe.merge.resetExamples, seed: recipe.seed };
+}

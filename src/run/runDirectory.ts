@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { metricsPath } from '../artifacts/metrics.js';
+import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { dataOf } from '../recipe/methodSettings.js';
+import type { Recipe } from '../recipe/schema.js';
+import { InputError } from '../util/errors.js';
+
+/**
+ * A run directory: one experiment that grows. Its base models are fixed by the recipe's data, model
+ * and training settings (its identity); alignments and merges are added as the recipe's alignment and
+ * merge settings change, each artifact named after the key of what made it, and the report shows all
+ * of them side by side.
+ */
+export function runLayout(dir: string) {
+  const folder = (name: string) => join(dir, name);
+  const file = (name: string, stem: string, suffix = '.safetensors') => join(folder(name), `${stem}${suffix}`);
+  return {
+    dir,
+    recipe: join(dir, 'recipe.json'),
+    metrics: metricsPath(dir),
+    summary: join(dir, 'summary.md'),
+    figures: folder('figures'),
+    models: folder('models'),
+    model: (index: number) => file('models', `model-${index}`),
+    statistics: folder('statistics'),
+    statisticsFile: (stem: string) => file('statistics', stem),
+    aligned: folder('aligned'),
+    alignedFile: (stem: string) => file('aligned', stem),
+    merges: folder('merges'),
+    mergeFile: (stem: string) => file('merges', stem),
+    beforeResetFile: (stem: string) => file('merges', stem, '.before-reset.safetensors'),
+    masks: folder('masks'),
+    masksFile: (stem: string) => file('masks', stem),
+    evaluations: folder('evaluations'),
+  };
+}
+
+export type RunLayout = ReturnType<typeof runLayout>;
+
+/** What fixes a run directory's base models: a change here makes other models, so another experiment. */
+function identityOf(recipe: Recipe): Record<string, unknown> {
+  const { models: _count, ...train } = recipe.train;
+  const { cacheDir: _cache, ...data } = recipe.data;
+  return { seed: recipe.seed, data: { ...data, split: dataOf(recipe).split }, model: recipe.model, train };
+}
+
+/** The first field where two values differ, as `path: old → new`, or undefined when they are equal. */
+export function firstChange(saved: unknown, current: unknown, path = ''): string | undefined {
+  if (JSON.stringify(saved) === JSON.stringify(current)) return undefined;
+  const bothObjects = typeof saved === 'object' && saved !== null && typeof current === 'object' && current !== null;
+  if (!bothObjects || Array.isArray(saved) || Array.isArray(current)) {
+    return `${path || '(the recipe)'}: ${JSON.stringify(saved)} → ${JSON.stringify(current)}`;
+  }
+  const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
+  for (const key of keys) {
+    const change = firstChange((saved as Record<string, unknown>)[key], (current as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    if (change) return change;
+  }
+  return undefined;
+}
+
+/** Removes everything a run derives from its base models: statistics, alignments, merges, evaluations, report. */
+export async function removeDerivedOutputs(layout: RunLayout): Promise<void> {
+  for (const output of [layout.statistics, layout.aligned, layout.merges, layout.masks, layout.evaluations, layout.metrics, layout.summary, layout.figures]) {
+    await rm(output, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes `layout.dir` the run directory of `recipe`. A directory started with the same data, model and
+ * training settings is continued (alignment and merge settings may differ: their variants are added).
+ * One of other base-model settings is refused, naming the first changed field, unless `restart`,
+ * which removes every output derived from the base models (base models of the same settings are
+ * reused). Writes the recipe as recipe.json.
+ */
+export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<void> {
+  if (existsSync(layout.recipe)) {
+    let saved: Recipe | undefined;
+    try {
+      saved = JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe;
+    } catch {
+      saved = undefined;
+    }
+    const change = saved === undefined ? '(recipe.json is unreadable)' : firstChange(identityOf(saved), identityOf(recipe));
+    if (change && !restart) {
+      throw new InputError(
+        `${layout.dir} holds a run of other base models (${change}); its data, model and training settings are fixed (alignment and merge settings may change), so choose another --out, or add --restart to start it over (base models trained with the same settings are kept)`,
+      );
+    }
+    if (change || restart) await removeDerivedOutputs(layout);
+  }
+  await writeJsonAtomic(layout.recipe, recipe);
+}
