@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { InputError } from '../util/errors.js';
 import { parallelism } from '../util/parallelism.js';
+import { WASM_KERNELS_SWITCH, wasmContractBreaches, wasmKernelsRefused } from './wasmContract.js';
 import { installWasmFastPaths } from './wasmFastPaths.js';
 import { initWasmWithThreads } from './wasmThreads.js';
 
@@ -39,8 +40,10 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>, options: BackendOp
   } catch {
     return false; // not installed (tfjs-node*) or failed to load its native library
   }
+  // The wasm backend's threads and merge-train's kernels use its internals: only where they fit.
+  const refused = tfName === 'wasm' ? wasmKernelsRefused() : undefined;
   try {
-    if (tfName === 'wasm' && !tf.engine().registry.wasm) {
+    if (tfName === 'wasm' && !refused && !tf.engine().registry.wasm) {
       await initWasmWithThreads(wasmThreadCount(options));
     } else if (!(await tf.setBackend(tfName))) {
       return false;
@@ -50,8 +53,30 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>, options: BackendOp
     if (error instanceof InputError) throw error;
     return false;
   }
-  if (tfName === 'wasm') installWasmFastPaths();
+  if (tfName === 'wasm') startWasmKernels(refused);
   return true;
+}
+
+/** Why merge-train's wasm kernels are off in this process, if they are (warned of once). */
+let wasmKernelsOff: string | undefined;
+
+/** Installs merge-train's wasm kernels unless `refused` or the live backend breaks their contract. */
+function startWasmKernels(refused: string | undefined): void {
+  const breaches = refused ? [] : wasmContractBreaches(tf.backend());
+  const reason = refused ?? (breaches.length ? `the wasm backend's internals changed (${breaches.join('; ')})` : undefined);
+  if (reason === undefined) {
+    installWasmFastPaths();
+    return;
+  }
+  if (wasmKernelsOff === undefined && process.env[WASM_KERNELS_SWITCH] !== 'off') {
+    console.error(`merge-train: warning: running on the stock wasm backend, one thread, without merge-train's kernels: ${reason}`);
+  }
+  wasmKernelsOff = reason;
+}
+
+/** Whether merge-train's own wasm kernels and threads run, or why not (for the record of a run). */
+export function wasmKernelsState(): string {
+  return wasmKernelsOff === undefined ? 'on' : `off (${wasmKernelsOff})`;
 }
 
 /**

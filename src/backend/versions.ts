@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { wasmKernelsState } from './selectBackend.js';
 
 const require = createRequire(import.meta.url);
 
@@ -23,6 +24,7 @@ export function versions(backend: string): Record<string, string> {
     'merge-train': ownVersion(),
     '@tensorflow/tfjs-core': packageVersion('@tensorflow/tfjs-core'),
     [backendPackage]: packageVersion(backendPackage),
+    ...(backend === 'wasm' ? { 'merge-train wasm kernels': wasmKernelsState() } : {}),
     node: process.versions.node,
   };
 }

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { datasets } from '../data/registry.js';
+import { families } from '../nn/families.js';
 import { withOverrides } from '../recipe/loadRecipe.js';
 import { recipeSchema } from '../recipe/schema.js';
 import { fieldHelp } from '../recipe/schemaFields.js';
@@ -19,6 +21,8 @@ interface RecipeFlag {
   commands: readonly RecipeCommand[];
   /** For fields the schema does not describe (a family's settings). */
   description?: string;
+  /** For fields whose values a registry checks (datasets, families): its names. */
+  choices?: () => string[];
 }
 
 const all: readonly RecipeCommand[] = ['run', 'train', 'align', 'merge', 'eval'];
@@ -32,9 +36,9 @@ export const recipeFlags: readonly RecipeFlag[] = [
   { flags: '--name <name>', path: ['name'], kind: 'text', commands: ['run'] },
   { flags: '--seed <n>', path: ['seed'], kind: 'number', commands: ['run', 'train', 'merge'] },
   { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
-  { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'] },
+  { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'], choices: () => datasets.names() },
   { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: all },
-  { flags: '--family <name>', path: ['model', 'family'], kind: 'text', commands: ['run', 'train'] },
+  { flags: '--family <name>', path: ['model', 'family'], kind: 'text', commands: ['run', 'train'], choices: () => families.names() },
   { flags: '--hidden <widths>', path: ['model', 'config', 'hidden'], kind: 'numbers', commands: ['run', 'train'], description: 'MLP hidden widths, e.g. 512,512' },
   { flags: '--models <n>', path: ['train', 'models'], kind: 'number', commands: ['run'] },
   { flags: '--epochs <n>', path: ['train', 'epochs'], kind: 'number', commands: ['run', 'train'] },
@@ -93,7 +97,8 @@ function optionKey(flags: string): string {
 function helpOf(flag: RecipeFlag): string {
   const help = fieldHelp(recipeSchema(), flag.path);
   const parts = [flag.description ?? help.description ?? flag.path.join('.')];
-  if (help.choices) parts.push(`${flag.kind === 'names' ? 'comma-separated' : 'one'} of ${help.choices.join(', ')}`);
+  const choices = flag.choices?.() ?? help.choices;
+  if (choices) parts.push(`${flag.kind === 'names' ? 'comma-separated' : 'one'} of ${choices.join(', ')}`);
   if (help.defaultValue !== undefined && flag.kind !== 'name') parts.push(`default ${Array.isArray(help.defaultValue) ? help.defaultValue.join(',') : String(help.defaultValue)}`);
   return `${parts[0]}${parts.length > 1 ? ` (${parts.slice(1).join('; ')})` : ''} [${flag.path.join('.')}]`;
 }

@@ -1,3 +1,4 @@
+import { KC, MC, NC, TILE } from './gemmBlocks.js';
 import type { Float64Workspace, MatrixView } from './workspace.js';
 
 /** Options of {@link gemm}: C = alpha op(A) op(B) + beta C. */
@@ -21,14 +22,6 @@ export interface GemmOptions {
   upperOnly?: boolean;
 }
 
-/** Register tile (fixed by the kernel) and cache blocks: an A block (MC x KC, 256 KiB) stays in L2. */
-const TILE = 4;
-const KC = 256;
-const MC = 128;
-const NC = 2048;
-
-/** Doubles of packing scratch that every workspace reserves for gemm (see {@link Float64Workspace}). */
-export const GEMM_SCRATCH_DOUBLES = MC * KC + KC * NC + TILE * TILE;
 
 function buffersOf(ws: Float64Workspace): { a: number; b: number; tile: number } {
   const a = ws.gemmScratch;

@@ -1,4 +1,4 @@
-import { GEMM_SCRATCH_DOUBLES } from './gemm.js';
+import { GEMM_SCRATCH_DOUBLES } from './gemmBlocks.js';
 import { instantiateKernels, type SimdKernels } from './simdKernels.js';
 import { wasmApi, type WasmMemory } from './wasmApi.js';
 

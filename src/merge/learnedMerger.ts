@@ -6,7 +6,7 @@ import type { ParamMap } from '../nn/spec.js';
 import type { ResumeState } from '../util/resumable.js';
 import { alphaInits, uniformInit } from './alphaInits.js';
 import { disposeAlphaTrainState, learnAlphaMasks, type AlphaTrainState } from './learnAlpha.js';
-import type { MergerEntry } from './mergers.js';
+import type { MergerEntry } from './mergerEntry.js';
 
 /**
  * The merge split as learned alpha uses it: the first part to train the masks on, the last

@@ -49,7 +49,7 @@ function buildRecipeSchema() {
     backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
     data: z
       .strictObject({
-        dataset: z.string().default(mnistDataset.name).describe('dataset key (a registered dataset)'),
+        dataset: z.string().default(mnistDataset.name).describe('dataset'),
         split: z
           .strictObject({
             train: z.number().int().positive().optional(),
@@ -63,7 +63,7 @@ function buildRecipeSchema() {
       .prefault({}),
     model: z
       .strictObject({
-        family: z.string().default(mlpFamily.name).describe('model family (a registered family)'),
+        family: z.string().default(mlpFamily.name).describe('model family'),
         config: z.record(z.string(), z.unknown()).default({}).describe("the family's settings; each has defaults"),
       })
       .prefault({}),

@@ -11,9 +11,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { runInProcess } from '../cli/inProcess.js';
 import { runCli, type CliResult } from '../cli/runCli.js';
 import { malformedCheckpoints, type MalformedCheckpoint } from './malformedSafetensors.js';
 import { malformedRecipes, type MalformedRecipe } from './malformedRecipes.js';
@@ -21,32 +20,6 @@ import { malformedRecipes, type MalformedRecipe } from './malformedRecipes.js';
 vi.mock('../../src/run/runRecipe.js', () => ({
   runRecipe: () => Promise.reject(new Error('corpus: the recipe was accepted and would have run')),
 }));
-
-/** Runs the command line in this process, capturing what it writes; returns its exit code. */
-async function runInProcess(args: string[]): Promise<CliResult> {
-  const out = { stdout: '', stderr: '' };
-  const capture = (stream: 'stdout' | 'stderr') => (...values: unknown[]) => {
-    out[stream] += `${format(...values)}\n`;
-  };
-  const write = (stream: 'stdout' | 'stderr') => (chunk: string | Uint8Array) => {
-    out[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  };
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation(capture('stdout')),
-    vi.spyOn(console, 'info').mockImplementation(capture('stdout')),
-    vi.spyOn(console, 'warn').mockImplementation(capture('stderr')),
-    vi.spyOn(console, 'error').mockImplementation(capture('stderr')),
-    vi.spyOn(process.stdout, 'write').mockImplementation(write('stdout') as typeof process.stdout.write),
-    vi.spyOn(process.stderr, 'write').mockImplementation(write('stderr') as typeof process.stderr.write),
-  ];
-  try {
-    const code = await main(['node', 'merge-train', ...args]);
-    return { code, ...out };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-  }
-}
 
 /** A refusal: exit code 2, one line `merge-train: ...` naming `file`, with every fragment, no stack. */
 function expectRefusal(result: CliResult, file: string, fragments: (string | RegExp)[]): void {

@@ -3,7 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
 import { mlpSpec } from '../../src/nn/mlp.js';
-import { architectureSignature, consumes, featureSpaces, produces, validateParams, type ModelSpec } from '../../src/nn/spec.js';
+import { resnetSpec } from '../../src/nn/resnet.js';
+import { architectureSignature, consumes, featureSpaces, layerParams, produces, validateParams, validateSpec, type ModelSpec, type ParamSpec } from '../../src/nn/spec.js';
+import { vggSpec } from '../../src/nn/vgg.js';
 import { InputError } from '../../src/util/errors.js';
 import { liveTensors, normalInputs, readParams } from './helpers.js';
 
@@ -73,6 +75,40 @@ describe('mlpSpec and featureSpaces', () => {
   it('signs architectures by names and shapes', () => {
     expect(architectureSignature(spec)).toBe(architectureSignature(mlpSpec({ hidden: [16, 12] }, [20], 3)));
     expect(architectureSignature(spec)).not.toBe(architectureSignature(mlpSpec({ hidden: [16, 13] }, [4, 5], 3)));
+  });
+});
+
+describe('validateSpec', () => {
+  const vgg = vggSpec({ layout: [4, 'M', 6], batchNorm: true }, [8, 8, 1], 3);
+  /** A copy of `model` with one parameter spec changed (or removed, for undefined). */
+  const withParam = (model: ModelSpec, name: string, param: ParamSpec | undefined): ModelSpec => {
+    const params = { ...model.params };
+    if (param) params[name] = param;
+    else delete params[name];
+    return { ...model, params };
+  };
+
+  it('accepts every family it builds, with every parameter in a declared layer', () => {
+    for (const model of [spec, vgg, resnetSpec({ blocks: [1, 1], widths: [4, 8] }, [8, 8, 1], 3)]) {
+      expect(validateSpec(model)).toBe(model);
+      expect(model.layers.flatMap(layerParams).sort()).toEqual(Object.keys(model.params).sort());
+    }
+    // which BatchNorm follows which convolution is declared, not guessed from names
+    expect(vgg.layers.filter((l) => l.kind === 'batchNorm').map((l) => (l.kind === 'batchNorm' ? [l.norm.weight, l.follows.weight] : []))).toEqual([
+      ['bn1.weight', 'conv1.weight'],
+      ['bn2.weight', 'conv2.weight'],
+    ]);
+  });
+
+  it('names the parameter or space that breaks the structure', () => {
+    expect(() => validateSpec(withParam(spec, 'extra', { shape: [3], axes: [null], init: { kind: 'zeros' } }))).toThrow(/spec mlp: parameter extra belongs to no declared layer/);
+    expect(() => validateSpec(withParam(spec, 'fc1.bias', undefined))).toThrow(/names parameter fc1\.bias, which the spec does not have/);
+    expect(() => validateSpec(withParam(spec, 'fc1.bias', { shape: [16, 1], axes: [produces('fc1'), null], init: { kind: 'zeros' } }))).toThrow(/fc1\.bias has shape \[16,1\]; expected \[16\]/);
+    expect(() => validateSpec(withParam(spec, 'fc1.weight', { ...spec.params['fc1.weight']!, axes: [null] }))).toThrow(/fc1\.weight has 2 axes \[20,16\] but 1 axis labels/);
+    expect(() => validateSpec(withParam(vgg, 'bn2.bias', { shape: [6], axes: [produces('conv1')], init: { kind: 'zeros' } }))).toThrow(/space conv1 has size 4 but bn2\.bias axis 0 has 6/);
+    expect(() => validateSpec(withParam(vgg, 'bn2.bias', { shape: [6], axes: [produces('elsewhere')], init: { kind: 'zeros' } }))).toThrow(/space elsewhere must be both produced and consumed/);
+    const misplaced: ModelSpec = { ...vgg, layers: vgg.layers.map((l) => (l.kind === 'batchNorm' && l.norm.weight === 'bn2.weight' ? { ...l, follows: { weight: 'classifier.weight' } } : l)) };
+    expect(() => validateSpec(misplaced)).toThrow(/BatchNorm bn2\.weight follows classifier\.weight, which is not a convolution kernel/);
   });
 });
 

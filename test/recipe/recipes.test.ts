@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { families, parseFamilyConfig } from '../../src/nn/families.js';
 import { loadRecipe, withOverrides } from '../../src/recipe/loadRecipe.js';
-import { recipeOverrides } from '../../src/cli/recipeOptions.js';
+import { fileOnlyFields, recipeFlags, recipeOverrides } from '../../src/cli/recipeOptions.js';
+import { recipeSchema } from '../../src/recipe/schema.js';
 import { datasets } from '../../src/data/registry.js';
 
 describe('shipped recipes', () => {
@@ -31,6 +32,28 @@ describe('command-line overrides', () => {
       align: { methods: ['cca'] },
       merge: { init: 'fisher', learningRate: 0.02 },
     });
+  });
+
+  it('take only the flags of the command they are given to', () => {
+    expect(recipeOverrides({ method: ['cca'], gamma: 0.5, epochs: 3 }, 'align')).toEqual({ align: { methods: ['cca'], gamma: 0.5 } });
+    expect(recipeOverrides({ alpha: ['learned'], steps: 10 }, 'merge')).toEqual({ merge: { alphas: ['learned'], steps: 10 } });
+  });
+
+  it('cover every recipe field: each has a flag or is listed as set in recipe files only', () => {
+    const shape = (recipeSchema() as unknown as { shape: Record<string, { unwrap?: () => unknown; def: { type: string; innerType?: unknown; shape?: Record<string, unknown> } }> }).shape;
+    const fields: string[] = [];
+    for (const [key, field] of Object.entries(shape)) {
+      // Sections are objects (behind a prefault); their fields are the recipe's leaves.
+      let node = field as { def: { type: string; innerType?: unknown; shape?: Record<string, unknown> } };
+      while (node.def.innerType) node = node.def.innerType as typeof node;
+      if (node.def.type === 'object') fields.push(...Object.keys(node.def.shape!).map((inner) => `${key}.${inner}`));
+      else fields.push(key);
+    }
+    const flagged = recipeFlags.map((flag) => flag.path.slice(0, 2).join('.'));
+    const covered = new Set([...flagged, ...fileOnlyFields]);
+    expect(fields.filter((field) => !covered.has(field))).toEqual([]);
+    // and the list names no field that does not exist
+    expect([...covered].filter((field) => !fields.includes(field))).toEqual([]);
   });
 
   it('merge into a recipe without losing its other fields', () => {

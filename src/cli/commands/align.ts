@@ -5,10 +5,10 @@ import { alignStage } from '../../stages/alignStage.js';
 import { StageContext } from '../../stages/context.js';
 import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { recipeFromFlags, threadsOption } from './shared.js';
+import { recipeFromFlags, recipeOption, threadsOption } from './shared.js';
 
 async function alignCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
-  const recipe = recipeFromFlags(options, 'align');
+  const { recipe } = await recipeFromFlags(options, 'align');
   const [method] = recipe.align.methods;
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
@@ -28,6 +28,7 @@ export function registerAlign(program: Command): void {
     .argument('<a>', 'model A (.safetensors), the reference')
     .argument('<b>', 'model B (.safetensors), the one transformed')
     .requiredOption('--out <file>', "aligned B' to write")
+    .option(...recipeOption)
     .option(...threadsOption);
   addRecipeOptions(command, 'align', ['--method']).action(alignCommand);
 }

@@ -7,7 +7,7 @@ import { addRecipeOptions } from '../recipeOptions.js';
 import { percent, recipeFromFlags, threadsOption } from './shared.js';
 
 async function evalCommand(paths: string[], options: Record<string, unknown>): Promise<void> {
-  const recipe = recipeFromFlags(options, 'eval');
+  const { recipe } = await recipeFromFlags(options, 'eval');
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
   try {

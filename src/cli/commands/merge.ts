@@ -5,10 +5,10 @@ import { StageContext } from '../../stages/context.js';
 import { mergeStage } from '../../stages/mergeStage.js';
 import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { recipeFromFlags, threadsOption } from './shared.js';
+import { recipeFromFlags, recipeOption, threadsOption } from './shared.js';
 
 async function mergeCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
-  const recipe = recipeFromFlags(options, 'merge');
+  const { recipe } = await recipeFromFlags(options, 'merge');
   const [alpha] = recipe.merge.alphas;
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
@@ -30,6 +30,7 @@ export function registerMerge(program: Command): void {
     .argument('<b>', "model B', aligned to A (.safetensors)")
     .requiredOption('--out <file>', 'merged model to write')
     .option('--masks-out <file>', 'also write the alpha masks (.safetensors)')
+    .option(...recipeOption)
     .option(...threadsOption);
   addRecipeOptions(command, 'merge', ['--alpha']).action(mergeCommand);
 }

@@ -1,4 +1,4 @@
-import { parseRecipe, withOverrides } from '../../recipe/loadRecipe.js';
+import { loadRecipe, parseRecipe, withOverrides } from '../../recipe/loadRecipe.js';
 import type { Recipe } from '../../recipe/schema.js';
 import { positiveInteger } from '../argumentParsers.js';
 import { recipeOverrides, type RecipeCommand } from '../recipeOptions.js';
@@ -9,12 +9,21 @@ export const threadsOption = ['--threads <n>', 'wasm compute threads (default: M
 /** The source named in messages about flags given to a stage command. */
 export const COMMAND_LINE = 'command line';
 
+/** The option that takes a stage command's settings from a recipe file. */
+export const recipeOption = ['--recipe <recipe>', "take the settings from this recipe (a file, or a name in recipes/); flags override it"] as const;
+
 /**
- * The recipe a stage command's flags describe: the recipe defaults with the flags on top, validated by
- * the recipe schema, so a stage uses the same numbers and accepts the same values as `merge-train run`.
+ * The recipe a stage command's flags describe: `--recipe` or the recipe defaults, with the flags on
+ * top, validated by the recipe schema, so a stage uses the same numbers and accepts the same values as
+ * `merge-train run`. Returns where the settings came from too, for messages.
  */
-export function recipeFromFlags(options: Record<string, unknown>, command: RecipeCommand): Recipe {
-  return parseRecipe(withOverrides({ name: COMMAND_LINE.replace(' ', '-') }, recipeOverrides(options, command)), COMMAND_LINE);
+export async function recipeFromFlags(options: Record<string, unknown>, command: RecipeCommand): Promise<{ recipe: Recipe; source: string }> {
+  const overrides = recipeOverrides(options, command);
+  if (typeof options.recipe === 'string') {
+    const { recipe, path } = await loadRecipe(options.recipe, overrides);
+    return { recipe, source: path };
+  }
+  return { recipe: parseRecipe(withOverrides({ name: COMMAND_LINE.replace(' ', '-') }, overrides), COMMAND_LINE), source: COMMAND_LINE };
 }
 
 /** A fraction as a percentage with two decimals. */

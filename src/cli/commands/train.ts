@@ -8,11 +8,11 @@ import { trainStage } from '../../stages/trainStage.js';
 import { nonNegativeInteger } from '../argumentParsers.js';
 import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { COMMAND_LINE, percent, recipeFromFlags, threadsOption } from './shared.js';
+import { percent, recipeFromFlags, recipeOption, threadsOption } from './shared.js';
 
 async function trainCommand(options: Record<string, unknown>): Promise<void> {
-  const recipe = recipeFromFlags(options, 'train');
-  checkRecipe(recipe, COMMAND_LINE, { merging: false });
+  const { recipe, source } = await recipeFromFlags(options, 'train');
+  checkRecipe(recipe, source, { merging: false });
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
   try {
@@ -31,6 +31,7 @@ export function registerTrain(program: Command): void {
     .description('train base model --index of a run with this --seed and settings, and save it as .safetensors (skipped if --out holds it already)')
     .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
     .option('--index <i>', "which base model of the run (0 = A, 1 = B, ...): its seed derives from --seed and i", nonNegativeInteger, 0)
+    .option(...recipeOption)
     .option(...threadsOption);
   addRecipeOptions(command, 'train').action((options: Record<string, unknown>) => trainCommand(options));
 }
