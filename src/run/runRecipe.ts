@@ -70,7 +70,9 @@ async function baseModels(recipe: Recipe, layout: RunLayout, ctx: StageContext, 
   const outcomes: StageOutcome[] = [];
   for (const i of indices) {
     const trainedByWorker = inWorkers && missing.includes(i);
-    outcomes.push(trainedByWorker ? { path: layout.model(i), key: baseModelKey(settings, i), made: true } : await trainStage(settings, i, layout.model(i), ctx));
+    const outcome = trainedByWorker ? { path: layout.model(i), key: baseModelKey(settings, i), made: true } : await trainStage(settings, i, layout.model(i), ctx);
+    if (!outcome.made) ctx.observer.log(`model ${i}: reusing ${outcome.path}`);
+    outcomes.push(outcome);
   }
   return outcomes;
 }
@@ -117,6 +119,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
         { model: layout.alignedFile(stem(`model-1-${method}`, key)), statistics: layout.statisticsFile(stem('model-1', statistics)) },
         ctx,
       );
+      if (!aligned.made) observer.log(`align ${alignLabels[m]}: reusing ${aligned.path}`);
       const alignedSpec = (await ctx.checkpoint(aligned.path)).spec;
       for (const [k, alpha] of recipe.merge.alphas.entries()) {
         const merge = mergeSettings(alpha, recipe);
@@ -126,9 +129,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
           masks: layout.masksFile(name),
           ...(hasBatchNorm(alignedSpec) ? { beforeReset: layout.beforeResetFile(name) } : {}),
         };
-        await mergeStage({ a: a.path, b: aligned.path }, merge, outputs, ctx);
+        const merged = await mergeStage({ a: a.path, b: aligned.path }, merge, outputs, ctx);
         const [evaluation] = (await evaluateStage([outputs.model], ctx, { store: layout.evaluations })).models;
-        observer.log(`merge ${alignLabels[m]}${LABEL_SEPARATOR}${mergeLabels[k]}: test accuracy ${(100 * evaluation!.accuracy).toFixed(2)}%`);
+        const reused = merged.made ? '' : ' (reused)';
+        observer.log(`merge ${alignLabels[m]}${LABEL_SEPARATOR}${mergeLabels[k]}: test accuracy ${(100 * evaluation!.accuracy).toFixed(2)}%${reused}`);
         await ctx.release(outputs.model);
       }
       await ctx.release(aligned.path);

@@ -24,7 +24,7 @@ export function alignKey(keyA: string, keyB: string, settings: AlignSettings, sp
 
 /**
  * The align stage: model B (`inputs.b`) aligned to model A (`inputs.a`) with `settings`, written to
- * `outputs.model` in the form of the BatchNorm mode. Skipped when that file holds the same key.
+ * `outputs.model` in the form of the BatchNorm mode. Skipped (`made` false) when that file holds the same key.
  * Statistics, for aligners that need them, are read from or saved to `outputs.statistics` when given.
  */
 export async function alignStage(
@@ -37,10 +37,7 @@ export async function alignStage(
   ensureSameArchitecture(a, inputs.a, b, inputs.b);
   ensureSameData(a.info, inputs.a, b.info, inputs.b);
   const key = alignKey(a.info.key, b.info.key, settings, a.spec);
-  if ((await recordedKey(outputs.model)) === key) {
-    ctx.observer.log(`align ${settings.method}: reusing ${outputs.model}`);
-    return { path: outputs.model, key, made: false };
-  }
+  if ((await recordedKey(outputs.model)) === key) return { path: outputs.model, key, made: false };
   const aligner = aligners.get(settings.method);
   const mode = batchNormModes.get(settings.batchNorm);
   for (const [field, name, reason] of [

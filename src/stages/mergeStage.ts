@@ -35,7 +35,7 @@ export interface MergeOutputs {
  * The merge stage: model A (`inputs.a`) merged with model B' (`inputs.b`, aligned to A) by
  * W = alpha * W_A + (1 - alpha) * W_B', with the masks of `settings.method`. A is first brought to
  * the BatchNorm form B' is in; a merged BatchNorm network has its statistics recomputed on the first
- * `resetExamples` training examples. Skipped when every output holds the same key; a merger that
+ * `resetExamples` training examples. Skipped (`made` false) when every output holds the same key; a merger that
  * learns continues from the state saved beside `outputs.model`. Learned alpha's divergence is warned
  * of and recorded in the checkpoint.
  */
@@ -49,10 +49,7 @@ export async function mergeStage(inputs: { a: string; b: string }, settings: Mer
   const { spec } = b;
   const key = mergeKey(aInfo.key, b.info.key, settings, spec);
   const wanted = [outputs.model, ...(outputs.masks ? [outputs.masks] : [])];
-  if ((await Promise.all(wanted.map(recordedKey))).every((recorded) => recorded === key)) {
-    ctx.observer.log(`merge ${settings.method}: reusing ${outputs.model}`);
-    return { path: outputs.model, key, made: false };
-  }
+  if ((await Promise.all(wanted.map(recordedKey))).every((recorded) => recorded === key)) return { path: outputs.model, key, made: false };
   const merger = mergers.get(settings.method);
   const data = await ctx.data(dataInfoOf(b.info));
   const refusal = merger.unsupported?.({ spec, mergeExamples: data.splits.merge.count }, settings.options);

@@ -52,16 +52,13 @@ export interface StageOutcome {
 }
 
 /**
- * The train stage: base model `index` for `settings`, written to `out`. Skipped when `out` already
- * holds that model (same key); otherwise trained, continuing from the state saved beside `out` after
+ * The train stage: base model `index` for `settings`, written to `out`. Skipped (`made` false) when
+ * `out` already holds that model (same key); otherwise trained, continuing from the state saved beside `out` after
  * the last finished epoch, if there is one. The merge split is held out and monitored every epoch.
  */
 export async function trainStage(settings: TrainSettings, index: number, out: string, ctx: StageContext): Promise<StageOutcome> {
   const key = baseModelKey(settings, index);
-  if ((await recordedKey(out)) === key) {
-    ctx.observer.log(`model ${index}: reusing ${out}`);
-    return { path: out, key, made: false };
-  }
+  if ((await recordedKey(out)) === key) return { path: out, key, made: false };
   const family = families.get(settings.model.family);
   const data = await ctx.data(settings.data);
   const spec = family.build(settings.model.config, data.splits.inputShape, data.splits.numClasses);

@@ -76,15 +76,15 @@ describe('run and the stage commands make the same files for the same settings',
 
   it('a second run makes nothing new and a stage command given its own output skips itself', async () => {
     const again = await succeed(['run', recipePath, '--out', run, '--batch-norm', 'fold']);
-    // Every stage says when it reuses its output: 2 base models, 3 alignments, 3 x 2 merges.
+    // The run says what it reuses: 2 base models, 3 alignments, 3 x 2 merges.
     const reused = again.split('\n').filter((line) => /: reusing /.test(line));
     expect(reused.filter((line) => line.startsWith('model '))).toHaveLength(2);
     expect(reused.filter((line) => line.startsWith('align '))).toHaveLength(3);
-    expect(reused.filter((line) => line.startsWith('merge '))).toHaveLength(6);
+    expect(again.split('\n').filter((line) => /^merge .*\(reused\)$/.test(line))).toHaveLength(6);
     const out = file('model-0.safetensors');
     const before = readFileSync(out);
     const skipped = await succeed(['train', '--recipe', recipePath, '--index', '0', '--out', out]);
-    expect(skipped).toMatch(/model 0: reusing/);
+    expect(skipped).toMatch(/model-0\.safetensors: test accuracy \d+\.\d\d% \(it held this model already: reused\)/);
     expect(Buffer.compare(readFileSync(out), before)).toBe(0);
   });
 });

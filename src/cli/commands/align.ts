@@ -14,8 +14,8 @@ async function alignCommand(pathA: string, pathB: string, options: Record<string
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
   try {
     const out = options.out as string;
-    await alignStage({ a: pathA, b: pathB }, alignSettings(method!, recipe.align), { model: out }, ctx);
-    console.log(`${out}: ${pathB} aligned to ${pathA} by ${method}`);
+    const { made } = await alignStage({ a: pathA, b: pathB }, alignSettings(method!, recipe.align), { model: out }, ctx);
+    console.log(`${out}: ${pathB} aligned to ${pathA} by ${method}${made ? '' : ' (it held this alignment already: reused)'}`);
   } finally {
     await ctx.dispose();
   }

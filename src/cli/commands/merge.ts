@@ -15,8 +15,8 @@ async function mergeCommand(pathA: string, pathB: string, options: Record<string
   try {
     const out = options.out as string;
     const masks = options.masksOut as string | undefined;
-    await mergeStage({ a: pathA, b: pathB }, mergeSettings(alpha!, recipe), { model: out, ...(masks ? { masks } : {}) }, ctx);
-    console.log(`${out}: merged with ${alpha} alpha`);
+    const { made } = await mergeStage({ a: pathA, b: pathB }, mergeSettings(alpha!, recipe), { model: out, ...(masks ? { masks } : {}) }, ctx);
+    console.log(`${out}: merged with ${alpha} alpha${made ? '' : ' (it held this merge already: reused)'}`);
   } finally {
     await ctx.dispose();
   }

@@ -17,9 +17,9 @@ async function trainCommand(options: Record<string, unknown>): Promise<void> {
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
   try {
     const out = options.out as string;
-    await trainStage(trainSettings(recipe), options.index as number, out, ctx);
+    const { made } = await trainStage(trainSettings(recipe), options.index as number, out, ctx);
     const [evaluation] = (await evaluateStage([out], ctx)).models;
-    console.log(`${out}: test accuracy ${percent(evaluation!.accuracy)}`);
+    console.log(`${out}: test accuracy ${percent(evaluation!.accuracy)}${made ? '' : ' (it held this model already: reused)'}`);
   } finally {
     await ctx.dispose();
   }
