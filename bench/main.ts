@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { backendNames, selectBackend, wasmThreadCount, type BackendName } from '../src/backend/selectBackend.js';
 import { writeJsonAtomic } from '../src/io/atomicWrite.js';
 import { versions } from '../src/backend/versions.js';
+import { benchTable, formatValue, writeBenchSection } from './performanceDoc.js';
 import { regressions, type Figure } from './regressions.js';
 import * as sections from './sections.js';
 
@@ -48,10 +49,7 @@ function gitCommit(): string {
   }
 }
 
-function formatValue(figure: Figure): string {
-  const digits = figure.value >= 100 ? 0 : figure.value >= 10 ? 1 : 2;
-  return `${figure.value.toFixed(digits)} ${figure.unit}`;
-}
+const formatFigure = (figure: Figure) => formatValue(figure.value, figure.unit);
 
 async function main(): Promise<void> {
   const options = new Command('bench')
@@ -61,8 +59,9 @@ async function main(): Promise<void> {
     .option('--only <sections>', `comma-separated subset of: ${sectionNames.join(', ')}`, sectionList, [...sectionNames])
     .option('--repeats <n>', 'timed runs per figure (after a warm-up)', (v) => Number(v), 3)
     .option('--out <file>', 'where to write the results', join('reports', 'bench', 'bench.json'))
+    .option('--doc <file>', 'the page whose bench section shows the results (empty: none)', join('docs', 'performance.md'))
     .parse()
-    .opts<{ backend: BackendName; threads?: number; only: SectionName[]; repeats: number; out: string }>();
+    .opts<{ backend: BackendName; threads?: number; only: SectionName[]; repeats: number; out: string; doc: string }>();
 
   const threads = wasmThreadCount({ threads: options.threads });
   const backend = await selectBackend(options.backend, { threads });
@@ -104,7 +103,7 @@ async function main(): Promise<void> {
     const before = tf.memory().numTensors;
     const result = await runs[name]();
     tensors[name] = { before, after: tf.memory().numTensors };
-    for (const figure of result) console.log(`${figure.label.padEnd(48)} ${formatValue(figure).padStart(16)}`);
+    for (const figure of result) console.log(`${figure.label.padEnd(48)} ${formatFigure(figure).padStart(16)}`);
     figures.push(...result);
   }
 
@@ -114,7 +113,7 @@ async function main(): Promise<void> {
     console.log(`\ncompared with ${options.out} (${previous.date}, ${previous.commit}, ${previous.backend}, ${previous.threads} thread(s)):`);
     if (worse.length === 0) console.log('no figure is more than 20% worse');
     for (const r of worse) {
-      console.log(`REGRESSION ${r.figure.label}: ${formatValue(r.figure)}, was ${r.previous.toFixed(2)} ${r.figure.unit} (${(100 * r.worse).toFixed(0)}% worse)`);
+      console.log(`REGRESSION ${r.figure.label}: ${formatFigure(r.figure)}, was ${r.previous.toFixed(2)} ${r.figure.unit} (${(100 * r.worse).toFixed(0)}% worse)`);
     }
   }
   const leaks = Object.entries(tensors).filter(([, t]) => t.after !== t.before);
@@ -132,6 +131,10 @@ async function main(): Promise<void> {
   };
   await writeJsonAtomic(options.out, result);
   console.log(`\npeak RSS ${result.peakRssMB} MB; written to ${options.out}`);
+  if (options.doc) {
+    await writeBenchSection(options.doc, benchTable(result, previous));
+    console.log(`results table written into ${options.doc}`);
+  }
 }
 
 await main();

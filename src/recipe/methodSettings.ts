@@ -2,6 +2,7 @@ import { aligners } from '../align/aligners.js';
 import type { DataInfo } from '../artifacts/checkpoint.js';
 import { datasets } from '../data/registry.js';
 import { initOf, mergers, type MergerEntry } from '../merge/mergers.js';
+import { families } from '../nn/families.js';
 import { optionsOf } from '../util/methodEntry.js';
 import type { Recipe } from './schema.js';
 
@@ -45,9 +46,11 @@ export function dataOf(recipe: Recipe): DataInfo {
   return { dataset: dataset.name, splitSeed: recipe.seed, split: { ...dataset.defaultSplit, ...recipe.data.split } };
 }
 
+/** What a run's base models are trained from; the model's configuration with its defaults filled in. */
 export function trainSettings(recipe: Recipe): TrainSettings {
   const { models: _count, ...train } = recipe.train;
-  return { data: dataOf(recipe), model: recipe.model, train };
+  const family = families.get(recipe.model.family);
+  return { data: dataOf(recipe), model: { family: family.name, config: family.configSchema.parse(recipe.model.config) }, train };
 }
 
 export function alignSettings(method: string, section: Recipe['align']): AlignSettings {

@@ -49,17 +49,33 @@ function rank(order: readonly (string | null)[], value: string | null): number {
   return i === -1 ? order.length : i;
 }
 
+/** Orders two variants of one method by their settings: absent first, numbers by value, anything else by its JSON. */
+function compareSettings(a: Record<string, unknown> = {}, b: Record<string, unknown> = {}): number {
+  for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const [x, y] = [a[key], b[key]];
+    if (x === undefined || y === undefined) {
+      if (x !== y) return x === undefined ? -1 : 1;
+      continue;
+    }
+    const order = typeof x === 'number' && typeof y === 'number' ? x - y : JSON.stringify(x).localeCompare(JSON.stringify(y));
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
 /**
- * Orders merges from the simplest to the most elaborate: by alignment method in registry order, then
- * merge method, then init (none first), then by label (variants of one method by their settings).
+ * Orders merges from the simplest to the most elaborate: by alignment method in registry order (its
+ * variants by their settings), then merge method, then init (none first), then the merge's settings.
  */
 export function compareMerges(a: MergeMetrics, b: MergeMetrics): number {
   const inits = [null, ...alphaInits.names()];
+  const align = (m: MergeMetrics) => ({ batchNorm: m.settings?.align.batchNorm, ...m.settings?.align.options });
   return (
     rank(aligners.names(), a.align) - rank(aligners.names(), b.align) ||
-    alignLabelOf(a).localeCompare(alignLabelOf(b)) ||
+    compareSettings(align(a), align(b)) ||
     rank(mergers.names(), a.alpha) - rank(mergers.names(), b.alpha) ||
     rank(inits, a.init) - rank(inits, b.init) ||
+    compareSettings(a.settings?.merge.options, b.settings?.merge.options) ||
     mergeLabel(a).localeCompare(mergeLabel(b))
   );
 }

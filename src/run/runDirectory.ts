@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metricsPath } from '../artifacts/metrics.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
-import { dataOf } from '../recipe/methodSettings.js';
+import { trainSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
 import { InputError } from '../util/errors.js';
 
@@ -39,11 +39,13 @@ export function runLayout(dir: string) {
 
 export type RunLayout = ReturnType<typeof runLayout>;
 
-/** What fixes a run directory's base models: a change here makes other models, so another experiment. */
+/**
+ * What fixes a run directory's base models (their settings, but for how many there are): a change here
+ * makes other models, so another experiment.
+ */
 function identityOf(recipe: Recipe): Record<string, unknown> {
-  const { models: _count, ...train } = recipe.train;
-  const { cacheDir: _cache, ...data } = recipe.data;
-  return { seed: recipe.seed, data: { ...data, split: dataOf(recipe).split }, model: recipe.model, train };
+  const { data, model, train } = trainSettings(recipe);
+  return { seed: data.splitSeed, data: { dataset: data.dataset, split: data.split }, model, train };
 }
 
 /** The first field where two values differ, as `path: old → new`, or undefined when they are equal. */

@@ -99,8 +99,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const { splits } = await ctx.data(dataOf(recipe));
     observer.log(`data: ${splits.name} train ${splits.train.count} / merge ${splits.merge.count} / test ${splits.test.count}`);
     const models = await baseModels(recipe, layout, ctx, jobs, threads);
-    // Alignments and merges found here were made from other base models: redo them.
-    if (models.some((m) => m.made)) await removeDerivedOutputs(layout);
+    // Alignments and merges found here were made from other models A and B: they go.
+    if (models.slice(0, 2).some((m) => m.made)) await removeDerivedOutputs(layout);
     const base = await evaluateStage(models.map((m) => m.path), ctx, { ensemble: true, store: layout.evaluations });
     base.models.forEach((evaluation, i) => observer.log(`${modelName(i)}: test accuracy ${(100 * evaluation.accuracy).toFixed(2)}%`));
 

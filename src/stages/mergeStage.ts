@@ -46,6 +46,9 @@ export async function mergeStage(inputs: { a: string; b: string }, settings: Mer
   const aInfo = (await ctx.checkpoint(inputs.a)).info;
   ensureSameArchitecture({ ...a, info: aInfo }, inputs.a, b, inputs.b);
   ensureSameData(aInfo, inputs.a, b.info, inputs.b);
+  if (b.info.kind === 'aligned' && b.info.inputs[0] !== aInfo.key) {
+    throw new InputError(`${inputs.b} was aligned to another model than ${inputs.a}; align it to ${inputs.a} first (merge-train align)`);
+  }
   const { spec } = b;
   const key = mergeKey(aInfo.key, b.info.key, settings, spec);
   const wanted = [outputs.model, ...(outputs.masks ? [outputs.masks] : [])];

@@ -169,6 +169,20 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
     expect: ['parameter fc1.weight is [784,4] vs [784,5]'],
   },
   {
+    title: "merge with a B' aligned to another model",
+    files: {
+      'a.safetensors': mlpCheckpoint(),
+      'b.safetensors': mlpCheckpoint({
+        metadata: {
+          info: JSON.stringify({ kind: 'aligned', dataset: 'mnist', splitSeed: 0, split: { train: 100, merge: 50, test: 50 }, key: 'b-aligned', align: { method: 'cca', options: { gamma: 1 } }, inputs: ['another-model', 'b'] }),
+        },
+      }),
+    },
+    args: (path) => ['merge', path('a.safetensors'), path('b.safetensors'), '--alpha', 'uniform', '--out', path('out.safetensors')],
+    names: 'b.safetensors',
+    expect: ['was aligned to another model than', 'align it to', 'first (merge-train align)'],
+  },
+  {
     title: 'align of checkpoints from different datasets',
     files: { 'a.safetensors': mlpCheckpoint(), 'b.safetensors': mlpCheckpoint({ dataset: 'fashion-mnist' }) },
     args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--method', 'cca', '--out', path('out.safetensors')],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ENSEMBLE_LABEL, mergeLabel, resultRows } from '../../src/report/rows.js';
+import type { MergeMetrics } from '../../src/artifacts/metrics.js';
 import { sampleMetrics } from './fixtures.js';
 
 describe('mergeLabel', () => {
@@ -20,5 +21,28 @@ describe('resultRows', () => {
       `${align} · learned (fisher init)`,
     ];
     expect(labels).toEqual(['model A', 'model B', ENSEMBLE_LABEL, ...merges('none'), ...merges('permutation'), ...merges('cca')]);
+  });
+});
+
+describe('variants of one method', () => {
+  it('are ordered by their settings, numbers by value, and keep their labels', () => {
+    const metrics = sampleMetrics();
+    const cca = (gamma: number, batchNorm?: string): MergeMetrics => ({
+      align: 'cca',
+      alpha: 'uniform',
+      init: null,
+      label: `cca (gamma ${gamma}${batchNorm ? `, ${batchNorm}` : ''}) · uniform`,
+      settings: { align: { method: 'cca', options: { gamma }, ...(batchNorm ? { batchNorm } : {}) }, merge: { method: 'uniform', options: {} } },
+      testAccuracy: 0.9,
+      testLoss: 0.3,
+    });
+    metrics.merges = [cca(10), cca(2), cca(0.1), cca(2, 'transform'), cca(2, 'fold')];
+    expect(resultRows(metrics).slice(3).map((r) => r.label)).toEqual([
+      'cca (gamma 0.1) · uniform',
+      'cca (gamma 2) · uniform',
+      'cca (gamma 10) · uniform',
+      'cca (gamma 2, fold) · uniform',
+      'cca (gamma 2, transform) · uniform',
+    ]);
   });
 });

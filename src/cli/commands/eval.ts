@@ -1,25 +1,17 @@
 import type { Command } from 'commander';
-import { selectBackend } from '../../backend/selectBackend.js';
-import { StageContext } from '../../stages/context.js';
 import { evaluateStage } from '../../stages/evaluateStage.js';
-import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { percent, recipeFromFlags, threadsOption } from './shared.js';
+import { percent, runStageCommand, threadsOption } from './shared.js';
 
-async function evalCommand(paths: string[], options: Record<string, unknown>): Promise<void> {
-  const { recipe } = await recipeFromFlags(options, 'eval');
-  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
-  const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
-  try {
+function evalCommand(paths: string[], options: Record<string, unknown>): Promise<void> {
+  return runStageCommand(options, 'eval', async ({ ctx }) => {
     const { models, ensemble } = await evaluateStage(paths, ctx, { ensemble: true });
     const { splits } = await ctx.data((await ctx.checkpoint(paths[0]!)).info);
     models.forEach((evaluation, i) => {
       console.log(`${paths[i]}: test accuracy ${percent(evaluation.accuracy)}, loss ${evaluation.loss.toFixed(4)} (${splits.name}, ${splits.test.count} held-out examples)`);
     });
     if (ensemble) console.log(`logit ensemble: test accuracy ${percent(ensemble.accuracy)}, loss ${ensemble.loss.toFixed(4)}`);
-  } finally {
-    await ctx.dispose();
-  }
+  });
 }
 
 export function registerEval(program: Command): void {

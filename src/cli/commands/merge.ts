@@ -1,25 +1,17 @@
 import type { Command } from 'commander';
-import { selectBackend } from '../../backend/selectBackend.js';
 import { mergeSettings } from '../../recipe/methodSettings.js';
-import { StageContext } from '../../stages/context.js';
 import { mergeStage } from '../../stages/mergeStage.js';
-import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { recipeFromFlags, recipeOption, threadsOption } from './shared.js';
+import { recipeOption, runStageCommand, threadsOption } from './shared.js';
 
-async function mergeCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
-  const { recipe } = await recipeFromFlags(options, 'merge');
-  const [alpha] = recipe.merge.alphas;
-  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
-  const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
-  try {
+function mergeCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
+  return runStageCommand(options, 'merge', async ({ recipe, ctx }) => {
+    const [alpha] = recipe.merge.alphas;
     const out = options.out as string;
     const masks = options.masksOut as string | undefined;
     const { made } = await mergeStage({ a: pathA, b: pathB }, mergeSettings(alpha!, recipe), { model: out, ...(masks ? { masks } : {}) }, ctx);
     console.log(`${out}: merged with ${alpha} alpha${made ? '' : ' (it held this merge already: reused)'}`);
-  } finally {
-    await ctx.dispose();
-  }
+  });
 }
 
 export function registerMerge(program: Command): void {

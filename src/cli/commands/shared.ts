@@ -1,6 +1,9 @@
+import { selectBackend } from '../../backend/selectBackend.js';
 import { loadRecipe, parseRecipe, withOverrides } from '../../recipe/loadRecipe.js';
 import type { Recipe } from '../../recipe/schema.js';
+import { StageContext } from '../../stages/context.js';
 import { positiveInteger } from '../argumentParsers.js';
+import { terminalObserver } from '../progressDisplay.js';
 import { recipeOverrides, type RecipeCommand } from '../recipeOptions.js';
 
 /** wasm compute threads, for every command that computes. */
@@ -24,6 +27,25 @@ export async function recipeFromFlags(options: Record<string, unknown>, command:
     return { recipe, source: path };
   }
   return { recipe: parseRecipe(withOverrides({ name: COMMAND_LINE.replace(' ', '-') }, overrides), COMMAND_LINE), source: COMMAND_LINE };
+}
+
+/**
+ * Runs a stage command: its recipe from the flags, the backend it names, and a stage context for
+ * `work`, freed afterwards.
+ */
+export async function runStageCommand(
+  options: Record<string, unknown>,
+  command: RecipeCommand,
+  work: (run: { recipe: Recipe; source: string; ctx: StageContext }) => Promise<void>,
+): Promise<void> {
+  const { recipe, source } = await recipeFromFlags(options, command);
+  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
+  const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
+  try {
+    await work({ recipe, source, ctx });
+  } finally {
+    await ctx.dispose();
+  }
 }
 
 /** A fraction as a percentage with two decimals. */

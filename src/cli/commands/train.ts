@@ -1,28 +1,20 @@
 import type { Command } from 'commander';
-import { selectBackend } from '../../backend/selectBackend.js';
 import { checkRecipe } from '../../recipe/loadRecipe.js';
 import { trainSettings } from '../../recipe/methodSettings.js';
-import { StageContext } from '../../stages/context.js';
 import { evaluateStage } from '../../stages/evaluateStage.js';
 import { trainStage } from '../../stages/trainStage.js';
 import { nonNegativeInteger } from '../argumentParsers.js';
-import { terminalObserver } from '../progressDisplay.js';
 import { addRecipeOptions } from '../recipeOptions.js';
-import { percent, recipeFromFlags, recipeOption, threadsOption } from './shared.js';
+import { percent, recipeOption, runStageCommand, threadsOption } from './shared.js';
 
-async function trainCommand(options: Record<string, unknown>): Promise<void> {
-  const { recipe, source } = await recipeFromFlags(options, 'train');
-  checkRecipe(recipe, source, { merging: false });
-  await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
-  const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
-  try {
+function trainCommand(options: Record<string, unknown>): Promise<void> {
+  return runStageCommand(options, 'train', async ({ recipe, source, ctx }) => {
+    checkRecipe(recipe, source, { merging: false });
     const out = options.out as string;
     const { made } = await trainStage(trainSettings(recipe), options.index as number, out, ctx);
     const [evaluation] = (await evaluateStage([out], ctx)).models;
     console.log(`${out}: test accuracy ${percent(evaluation!.accuracy)}${made ? '' : ' (it held this model already: reused)'}`);
-  } finally {
-    await ctx.dispose();
-  }
+  });
 }
 
 export function registerTrain(program: Command): void {
@@ -30,7 +22,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train base model --index of a run with this --seed and settings, and save it as .safetensors (skipped if --out holds it already)')
     .requiredOption('--out <file>', 'checkpoint to write (.safetensors)')
-    .option('--index <i>', "which base model of the run (0 = A, 1 = B, ...): its seed derives from --seed and i", nonNegativeInteger, 0)
+    .option('--index <i>', 'which base model of the run (0 = A, 1 = B, ...): its seed derives from --seed and i', nonNegativeInteger, 0)
     .option(...recipeOption)
     .option(...threadsOption);
   addRecipeOptions(command, 'train').action((options: Record<string, unknown>) => trainCommand(options));
