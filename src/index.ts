@@ -10,7 +10,7 @@ export { TensorSet, type Batch } from './data/batches.js';
 export * from './nn/spec.js';
 export { SpecLayers } from './nn/builders.js';
 export { defineFamily, type FamilyDefinition } from './nn/family.js';
-export { families, specFromRecord, architectureRecord, type FamilyEntry, type ArchitectureRecord } from './nn/families.js';
+export { families, architectureRecord, type FamilyEntry, type ArchitectureRecord } from './nn/families.js';
 export { mlpSpec, mlpFamily, type MlpConfig } from './nn/mlp.js';
 export { vggSpec, vggFamily, type VggConfig } from './nn/vgg.js';
 export { resnetSpec, resnetFamily, type ResNetConfig } from './nn/resnet.js';
@@ -29,7 +29,7 @@ export { mergeParams, constantMasks, meanAlpha, type AlphaMasks } from './merge/
 export { diagonalFisher, fisherAlpha, type FisherMode } from './merge/fisher.js';
 export { learnAlphaMasks, type LearnAlphaOptions, type LearnAlphaHooks, type LearnedAlpha, type AlphaTrainState } from './merge/learnAlpha.js';
 export { alphaInits, type AlphaInitEntry, type AlphaInitContext } from './merge/alphaInits.js';
-export { mergers, type MergerEntry, type MergeInput, type MergeOutcome } from './merge/mergers.js';
+export { mergers, fixedMerger, type MergerEntry, type MergeInput, type MergeOutcome } from './merge/mergers.js';
 export { evaluateModel, evaluateEnsemble, evaluateLogits, type Evaluation, type CurvePoint } from './eval/evaluate.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from './artifacts/checkpoint.js';
 export { readRunMetrics, type RunMetrics, type MergeMetrics, type ModelMetrics, type AlphaCurve } from './artifacts/metrics.js';

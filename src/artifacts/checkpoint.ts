@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
@@ -27,6 +28,8 @@ const alignmentSchema = z.strictObject({
   options: z.record(z.string(), z.unknown()),
   /** The BatchNorm mode whose form the weights are in; absent for models without BatchNorm. */
   batchNorm: z.string().optional(),
+  /** Examples per batch of the activation statistics, for aligners that use them. */
+  batchSize: z.number().int().positive().optional(),
 });
 
 const curvePoint = z.object({ step: z.number(), loss: z.number(), accuracy: z.number() });
@@ -95,11 +98,20 @@ export const modelKinds: readonly CheckpointKind[] = ['base', 'aligned', 'merged
 /** Every kind of checkpoint. */
 export const allKinds: readonly CheckpointKind[] = [...modelKinds, 'alpha'];
 
-/** The validated info of the checkpoint at `path`, reading only its header. */
-export async function readCheckpointInfo(path: string): Promise<CheckpointInfo> {
+/**
+ * The validated info of the checkpoint at `path`, refused unless of one of `kinds`, reading only its
+ * header (a file of the first format, whose key is its contents' hash, is read whole).
+ */
+export async function readCheckpointInfo(path: string, kinds: readonly CheckpointKind[] = allKinds): Promise<CheckpointInfo> {
   const metadata = await readSafetensorsMetadata(path);
-  if (metadata.format !== FORMAT) throw new InputError(`${path}: metadata "format" is ${JSON.stringify(metadata.format ?? null).slice(0, 60)}; expected ${FORMAT}`);
-  return parseWith(infoSchema, parseJson(metadata, 'info', path), 'info', path);
+  if (metadata.format !== FORMAT) {
+    const { params, info } = await loadCheckpoint(path, kinds);
+    tf.dispose(Object.values(params));
+    return info;
+  }
+  const info = parseWith(infoSchema, parseJson(metadata, 'info', path), 'info', path);
+  ensureKind(info, path, kinds);
+  return info;
 }
 
 /**

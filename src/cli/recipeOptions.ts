@@ -19,8 +19,10 @@ interface RecipeFlag {
   kind: ValueKind;
   /** The commands that take it. */
   commands: readonly RecipeCommand[];
-  /** For fields the schema does not describe (a family's settings). */
+  /** For fields the schema does not describe (a family's settings), or flags that set one value of a list. */
   description?: string;
+  /** What the flag means to a command where it means more than the field's description says. */
+  help?: Partial<Record<RecipeCommand, string>>;
   /** For fields whose values a registry checks (datasets, families): its names. */
   choices?: () => string[];
 }
@@ -34,7 +36,13 @@ const all: readonly RecipeCommand[] = ['run', 'train', 'align', 'merge', 'eval']
  */
 export const recipeFlags: readonly RecipeFlag[] = [
   { flags: '--name <name>', path: ['name'], kind: 'text', commands: ['run'] },
-  { flags: '--seed <n>', path: ['seed'], kind: 'number', commands: ['run', 'train', 'merge'] },
+  {
+    flags: '--seed <n>',
+    path: ['seed'],
+    kind: 'number',
+    commands: ['run', 'train', 'merge'],
+    help: { merge: "seed of learned alpha's batch order (default: the seed of model A's data split)" },
+  },
   { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
   { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'], choices: () => datasets.names() },
   { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: all },
@@ -45,11 +53,11 @@ export const recipeFlags: readonly RecipeFlag[] = [
   { flags: '--lr <rate>', path: ['train', 'learningRate'], kind: 'number', commands: ['run', 'train'] },
   { flags: '--optimizer <name>', path: ['train', 'optimizer'], kind: 'text', commands: ['run', 'train'] },
   { flags: '--align <methods>', path: ['align', 'methods'], kind: 'names', commands: ['run'] },
-  { flags: '--method <name>', path: ['align', 'methods'], kind: 'name', commands: ['align'] },
+  { flags: '--method <name>', path: ['align', 'methods'], kind: 'name', commands: ['align'], description: 'alignment method' },
   { flags: '--gamma <g>', path: ['align', 'gamma'], kind: 'number', commands: ['run', 'align'] },
   { flags: '--batch-norm <mode>', path: ['align', 'batchNorm'], kind: 'text', commands: ['run', 'align'] },
   { flags: '--alphas <kinds>', path: ['merge', 'alphas'], kind: 'names', commands: ['run'] },
-  { flags: '--alpha <kind>', path: ['merge', 'alphas'], kind: 'name', commands: ['merge'] },
+  { flags: '--alpha <kind>', path: ['merge', 'alphas'], kind: 'name', commands: ['merge'], description: 'merge method (alpha kind)' },
   { flags: '--init <init>', path: ['merge', 'init'], kind: 'text', commands: ['run', 'merge'] },
   { flags: '--fisher <mode>', path: ['merge', 'fisherMode'], kind: 'text', commands: ['run', 'merge'] },
   { flags: '--steps <n>', path: ['merge', 'steps'], kind: 'number', commands: ['run', 'merge'] },
@@ -93,9 +101,11 @@ function optionKey(flags: string): string {
   return flags.split(' ')[0]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** A flag's help: the field's description from the schema, its choices and its default. */
-function helpOf(flag: RecipeFlag): string {
+/** A flag's help for `command`: the field's description from the schema, its choices and its default. */
+function helpOf(flag: RecipeFlag, command: RecipeCommand): string {
   const help = fieldHelp(recipeSchema(), flag.path);
+  const own = flag.help?.[command];
+  if (own) return `${own} [${flag.path.join('.')}]`;
   const parts = [flag.description ?? help.description ?? flag.path.join('.')];
   const choices = flag.choices?.() ?? help.choices;
   if (choices) parts.push(`${flag.kind === 'names' ? 'comma-separated' : 'one'} of ${choices.join(', ')}`);
@@ -112,8 +122,8 @@ export function flagsOf(command: RecipeCommand): RecipeFlag[] {
 export function addRecipeOptions(command: Command, which: RecipeCommand, required: readonly string[] = []): Command {
   for (const flag of flagsOf(which)) {
     const name = flag.flags.split(' ')[0]!;
-    if (required.includes(name)) command.requiredOption(flag.flags, helpOf(flag), parsers[flag.kind]);
-    else command.option(flag.flags, helpOf(flag), parsers[flag.kind]);
+    if (required.includes(name)) command.requiredOption(flag.flags, helpOf(flag, which), parsers[flag.kind]);
+    else command.option(flag.flags, helpOf(flag, which), parsers[flag.kind]);
   }
   return command;
 }

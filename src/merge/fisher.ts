@@ -108,12 +108,19 @@ export function fisherAlpha(fisherA: ParamMap, fisherB: ParamMap, epsilon = 1e-1
   );
 }
 
-/**
- * Fisher information per parameter set and mode, computed once and reused: model A's serves every
- * alignment of B. `dispose` frees everything computed.
- */
-export function fisherCache(data: TensorSet): { fisherOf: (spec: ModelSpec, params: ParamMap, mode: FisherMode) => ParamMap; dispose: () => void } {
+/** Fisher information computed once per parameter set and mode (see {@link fisherCache}). */
+export interface FisherCache {
+  fisherOf(spec: ModelSpec, params: ParamMap, mode: FisherMode): ParamMap;
+  /** Frees what was computed for `params` (the caller is done with them). */
+  forget(params: ParamMap): void;
+  /** Frees everything computed. */
+  dispose(): void;
+}
+
+/** Fisher information per parameter set and mode, computed once and reused: model A's serves every alignment of B. */
+export function fisherCache(data: TensorSet): FisherCache {
   const cache = new Map<ParamMap, Map<FisherMode, ParamMap>>();
+  const free = (byMode: Map<FisherMode, ParamMap>) => byMode.forEach((fisher) => tf.dispose(Object.values(fisher)));
   return {
     fisherOf: (spec, params, mode) => {
       const byMode = cache.get(params) ?? new Map<FisherMode, ParamMap>();
@@ -125,6 +132,14 @@ export function fisherCache(data: TensorSet): { fisherOf: (spec: ModelSpec, para
       }
       return fisher;
     },
-    dispose: () => cache.forEach((byMode) => byMode.forEach((fisher) => tf.dispose(Object.values(fisher)))),
+    forget: (params) => {
+      const byMode = cache.get(params);
+      if (byMode) free(byMode);
+      cache.delete(params);
+    },
+    dispose: () => {
+      cache.forEach(free);
+      cache.clear();
+    },
   };
 }

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { TensorSet } from '../data/batches.js';
 import type { LabelledSet } from '../data/dataset.js';
@@ -7,6 +8,7 @@ import type { ResumeState } from '../util/resumable.js';
 import { alphaInits, uniformInit } from './alphaInits.js';
 import { disposeAlphaTrainState, learnAlphaMasks, type AlphaTrainState } from './learnAlpha.js';
 import type { MergerEntry } from './mergerEntry.js';
+import type { AlphaMasks } from './mergeParams.js';
 
 /**
  * The merge split as learned alpha uses it: the first part to train the masks on, the last
@@ -48,6 +50,7 @@ export const learnedMerger: MergerEntry = {
   description: 'one alpha per parameter entry, learned by gradient descent on the merge split from an alpha init',
   reference: 'https://arxiv.org/abs/2412.15467',
   usesInit: true,
+  usesSeed: true,
   // A getter: the init's choices are the alpha inits registered when the recipe schema is built.
   get options() {
     return {
@@ -79,11 +82,14 @@ export const learnedMerger: MergerEntry = {
   progressTotal: (options) => options.steps as number,
   async masks(input, options) {
     const init = alphaInits.get(String(options.init));
-    const start = init.masks(input, options);
-    const sets = alphaTrainingSets(input.merge, input.inputShape, options.validationFraction as number);
-    const saved = await input.state?.load();
-    const resume = saved && fromResumeState(saved);
+    let start: AlphaMasks | undefined;
+    let sets: ReturnType<typeof alphaTrainingSets> | undefined;
+    let resume: AlphaTrainState | undefined;
     try {
+      start = init.masks(input, options);
+      sets = alphaTrainingSets(input.merge, input.inputShape, options.validationFraction as number);
+      const saved = await input.state?.load();
+      resume = saved && fromResumeState(saved);
       const learned = await learnAlphaMasks(
         input.spec,
         input.paramsA,
@@ -107,10 +113,10 @@ export const learnedMerger: MergerEntry = {
       const { masks, ...training } = learned;
       return { masks, training };
     } finally {
-      Object.values(start).forEach((t) => t.dispose());
+      if (start) tf.dispose(Object.values(start));
       if (resume) disposeAlphaTrainState(resume);
-      sets.train.dispose();
-      sets.validation.dispose();
+      sets?.train.dispose();
+      sets?.validation.dispose();
     }
   },
 };

@@ -35,6 +35,8 @@ export interface MergeOutcome {
 export interface MergerEntry extends MethodEntry {
   /** True when it starts from the alpha init named by its `init` option, whose settings then count too. */
   readonly usesInit?: boolean;
+  /** True when its masks depend on `MergeInput.seed` (the batch order of learned masks). */
+  readonly usesSeed?: boolean;
   /** Why it cannot merge models of `spec` with these options and this many merge-split examples, if it cannot. */
   unsupported?(target: MergeTarget, options: Record<string, unknown>): Refusal | undefined;
   /** Steps of work for a progress bar, when it reports progress. */

@@ -10,7 +10,7 @@ export type { MergeInput, MergeOutcome, MergerEntry, MergeTarget } from './merge
 const refusal = (reason: string | undefined): Refusal | undefined => (reason === undefined ? undefined : { reason });
 
 /** An alpha init used as it stands: the masks it computes are the merge's. */
-function fixedMerger(init: AlphaInitEntry): MergerEntry {
+export function fixedMerger(init: AlphaInitEntry): MergerEntry {
   return {
     name: init.name,
     description: init.description,
@@ -21,7 +21,11 @@ function fixedMerger(init: AlphaInitEntry): MergerEntry {
   };
 }
 
-/** The registered mergers: every alpha init used as it stands, and learned alpha; `mergers.register` adds one. */
+/**
+ * The registered mergers: every alpha init the library registers, used as it stands, and learned
+ * alpha; `mergers.register` adds one. An alpha init registered later is a merger of its own only
+ * once registered here too: `mergers.register(fixedMerger(init))`.
+ */
 export const mergers = new Registry<MergerEntry>('merge method', [...alphaInits.list().map(fixedMerger), learnedMerger]);
 
 /** The alpha init a merger starts from, when it has one. */

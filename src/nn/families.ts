@@ -33,9 +33,3 @@ export function parseFamilyConfig(family: FamilyEntry, config: unknown, source: 
   }
   return parsed.data;
 }
-
-/** Rebuilds a spec from a record, naming `source` in errors. */
-export function specFromRecord(record: ArchitectureRecord, source: string): ModelSpec {
-  const family = families.get(record.family);
-  return family.build(parseFamilyConfig(family, record.config, source), record.inputShape, record.numClasses);
-}

@@ -15,10 +15,11 @@ export interface TrainJob {
 
 export type StageJob = TrainJob;
 
-/** What every job also needs: where it computes. */
+/** What every job also needs: where it computes, and where datasets are cached. */
 export interface JobEnvironment {
   backend: BackendName;
   threads: number;
+  cacheDir: string;
 }
 
 /** What a worker sends back: observer calls, then one outcome per job. */

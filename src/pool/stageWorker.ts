@@ -14,10 +14,17 @@ function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
 }
 
-const context = new StageContext(relayingObserver((message) => void send({ kind: 'observer', message })));
+const observer = relayingObserver((message) => void send({ kind: 'observer', message }));
+/** One context per dataset cache: the data a worker loaded serves its next jobs. */
+const contexts = new Map<string, StageContext>();
 
 async function runJob(job: StageJob, environment: JobEnvironment): Promise<void> {
   await selectBackend(environment.backend, { threads: environment.threads });
+  let context = contexts.get(environment.cacheDir);
+  if (!context) {
+    context = new StageContext(observer, environment.cacheDir);
+    contexts.set(environment.cacheDir, context);
+  }
   await trainStage(job.settings, job.index, job.out, context);
 }
 

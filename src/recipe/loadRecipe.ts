@@ -295,8 +295,15 @@ function parseRecipeText(text: string, path: string): unknown {
   }
 }
 
-/** Reads, parses (YAML or JSON), applies overrides and validates a recipe file. */
-export async function loadRecipe(nameOrPath: string, overrides: RecipeInput | Record<string, unknown> = {}): Promise<{ recipe: Recipe; path: string }> {
+/**
+ * Reads, parses (YAML or JSON), applies overrides and validates a recipe file (`checks` as for
+ * checkRecipe: a command that only trains skips the merge methods).
+ */
+export async function loadRecipe(
+  nameOrPath: string,
+  overrides: RecipeInput | Record<string, unknown> = {},
+  checks: { merging?: boolean } = {},
+): Promise<{ recipe: Recipe; path: string }> {
   const path = resolveRecipePath(nameOrPath);
   let text: string;
   try {
@@ -312,14 +319,14 @@ export async function loadRecipe(nameOrPath: string, overrides: RecipeInput | Re
   const hasOverrides = Object.keys(overrides).length > 0;
   if (!hasOverrides) {
     const recipe = parseRecipe(value, path);
-    checkRecipe(recipe, path);
+    checkRecipe(recipe, path, checks);
     return { recipe, path };
   }
   // The file is checked on its own first, so a bad command-line value is not blamed on the file.
-  checkRecipe(parseRecipe(value, path), path);
+  checkRecipe(parseRecipe(value, path), path, checks);
   const merged = withOverrides(value as Record<string, unknown>, overrides as Record<string, unknown>);
   const source = `${path} with the command-line options`;
   const recipe = parseRecipe(merged, source);
-  checkRecipe(recipe, source);
+  checkRecipe(recipe, source, checks);
   return { recipe, path };
 }

@@ -28,13 +28,13 @@ export interface ResultRow {
 /** Name shown for the logit ensemble. */
 export const ENSEMBLE_LABEL = 'logit ensemble';
 
-/** Separator between alignment and alpha in merge names. */
-const SEP = ' · ';
+/** Separates a merge's alignment from its merge method in labels. */
+export const LABEL_SEPARATOR = ' · ';
 
 /** A merge's display name: its stored label, or for older files "cca · learned (fisher init)". */
 export function mergeLabel(m: Pick<MergeMetrics, 'align' | 'alpha' | 'init' | 'label'>): string {
   if (m.label) return m.label;
-  const base = `${m.align}${SEP}${m.alpha}`;
+  const base = `${m.align}${LABEL_SEPARATOR}${m.alpha}`;
   return m.init === null ? base : `${base} (${m.init} init)`;
 }
 

@@ -82,9 +82,9 @@ export function categoricalDash(i: number): number[] {
 }
 
 /**
- * Colours of the groups of merges (one per alignment), in the order the results table lists them: with
- * the built-in methods none, permutation and cca are orange, bluish green and blue. The ensemble's
- * reddish purple is left out, so no group looks like it.
+ * Colours of the groups of merges, one per alignment: the i-th registered aligner takes the i-th
+ * (none, permutation and cca: orange, bluish green and blue), further variants the ones after. The
+ * ensemble's reddish purple is left out, so no group looks like it.
  */
 export const MERGE_GROUP_COLOURS: readonly string[] = [
   OKABE_ITO.orange,

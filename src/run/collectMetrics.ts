@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { readCheckpointInfo, type CheckpointInfo } from '../artifacts/checkpoint.js';
 import type { MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
-import { initOf, mergers } from '../merge/mergers.js';
+import { mergers } from '../merge/mergers.js';
 import type { Recipe } from '../recipe/schema.js';
-import { compareMerges } from '../report/rows.js';
+import { compareMerges, LABEL_SEPARATOR } from '../report/rows.js';
 import { variantLabels } from '../report/variantLabels.js';
 import type { StageContext } from '../stages/context.js';
 import { evaluateStage } from '../stages/evaluateStage.js';
+import { baseModelName } from '../stages/trainStage.js';
 import type { RunLayout } from './runDirectory.js';
 
 /** The checkpoints in `folder` (not training states, not the before-reset copies of merges). */
@@ -25,12 +26,6 @@ async function checkpointsIn(folder: string): Promise<{ path: string; info: Chec
   return found;
 }
 
-/** "model A", "model B", ... */
-export const modelName = (index: number) => `model ${String.fromCharCode(65 + index)}`;
-
-/** Separates a merge's alignment from its merge method in labels. */
-export const LABEL_SEPARATOR = ' · ';
-
 /**
  * A run's metrics, gathered from its directory: every base model and their logit ensemble, and every
  * merge of the current base models, made in this invocation or an earlier one, each evaluated on the
@@ -44,7 +39,7 @@ export async function collectMetrics(
 ): Promise<Pick<RunMetrics, 'dataset' | 'split' | 'models' | 'ensemble' | 'merges' | 'alphaCurves' | 'alignment'>> {
   const store = layout.evaluations;
   const modelPaths = Array.from({ length: recipe.train.models }, (_, i) => layout.model(i));
-  const modelInfos = await Promise.all(modelPaths.map(readCheckpointInfo));
+  const modelInfos = await Promise.all(modelPaths.map((path) => readCheckpointInfo(path)));
   const base = await evaluateStage(modelPaths, ctx, { ensemble: true, store });
   const [keyA, keyB] = modelInfos.map((info) => info.key);
 
@@ -57,17 +52,16 @@ export async function collectMetrics(
   );
   const evaluations = (await evaluateStage(merges.map((m) => m.path), ctx, { store })).models;
   const alignLabels = variantLabels(merges.map(({ align }) => align));
-  const mergeLabels = variantLabels(merges.map(({ record }) => ({ method: record.method, options: record.options })));
+  const mergeLabels = variantLabels(merges.map(({ record }) => ({ method: record.method, options: record.options, resetExamples: record.resetExamples })));
 
   const mergeMetrics: MergeMetrics[] = [];
-  for (const [i, { path, key, record, align }] of merges.entries()) {
+  for (const [i, { key, record, align }] of merges.entries()) {
     const merger = mergers.has(record.method) ? mergers.get(record.method) : undefined;
-    const init = merger ? initOf(merger, record.options)?.name ?? null : null;
+    // The init's name as recorded (a plug-in that made it may not be registered now).
+    const init = merger?.usesInit && typeof record.options.init === 'string' ? record.options.init : null;
     const label = `${alignLabels[i]}${LABEL_SEPARATOR}${mergeLabels[i]}`;
-    const stem = basename(path, '.safetensors');
-    const beforeReset = join(layout.merges, `${stem}.before-reset.safetensors`);
-    const unreset = record.resetExamples !== undefined && existsSync(beforeReset) ? (await evaluateStage([beforeReset], ctx, { store })).models[0] : undefined;
-    const masks = join(layout.masks, `${stem}.safetensors`);
+    const { beforeReset, masks } = layout.mergeOutputs(align.method, record.method)(key);
+    const unreset = record.resetExamples !== undefined && beforeReset && existsSync(beforeReset) ? (await evaluateStage([beforeReset], ctx, { store })).models[0] : undefined;
     mergeMetrics.push({
       key,
       label,
@@ -81,7 +75,7 @@ export async function collectMetrics(
       meanAlpha: record.meanAlpha,
       ...(unreset ? { withoutBatchNormReset: { testAccuracy: unreset.accuracy, testLoss: unreset.loss } } : {}),
       ...(record.training?.diverged ? { warning: record.training.diverged.message } : {}),
-      ...(existsSync(masks) ? { masks: relative(layout.dir, masks) } : {}),
+      ...(masks && existsSync(masks) ? { masks: relative(layout.dir, masks) } : {}),
     });
   }
   const alphaCurves = merges.flatMap(({ record }, i) =>
@@ -100,7 +94,7 @@ export async function collectMetrics(
     dataset: modelInfos[0]!.dataset,
     split: modelInfos[0]!.split,
     models: modelInfos.map((info, i) => ({
-      name: modelName(i),
+      name: baseModelName(i),
       testAccuracy: base.models[i]!.accuracy,
       testLoss: base.models[i]!.loss,
       ...(info.kind === 'base' && info.seed !== undefined ? { seed: info.seed } : {}),

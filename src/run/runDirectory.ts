@@ -5,6 +5,8 @@ import { metricsPath } from '../artifacts/metrics.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { trainSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
+import type { AlignOutputs } from '../stages/alignStage.js';
+import type { MergeOutputs } from '../stages/mergeStage.js';
 import { InputError } from '../util/errors.js';
 
 /**
@@ -16,6 +18,8 @@ import { InputError } from '../util/errors.js';
 export function runLayout(dir: string) {
   const folder = (name: string) => join(dir, name);
   const file = (name: string, stem: string, suffix = '.safetensors') => join(folder(name), `${stem}${suffix}`);
+  /** A short name for an artifact file: what it is, and the start of its key. */
+  const stem = (what: string, key: string) => `${what}-${key.slice(0, 8)}`;
   return {
     dir,
     recipe: join(dir, 'recipe.json'),
@@ -25,15 +29,20 @@ export function runLayout(dir: string) {
     models: folder('models'),
     model: (index: number) => file('models', `model-${index}`),
     statistics: folder('statistics'),
-    statisticsFile: (stem: string) => file('statistics', stem),
     aligned: folder('aligned'),
-    alignedFile: (stem: string) => file('aligned', stem),
     merges: folder('merges'),
-    mergeFile: (stem: string) => file('merges', stem),
-    beforeResetFile: (stem: string) => file('merges', stem, '.before-reset.safetensors'),
     masks: folder('masks'),
-    masksFile: (stem: string) => file('masks', stem),
     evaluations: folder('evaluations'),
+    /** The files of model B aligned by `method`, named by their keys. */
+    alignOutputs: (method: string): AlignOutputs => (key, statisticsKey) => ({
+      model: file('aligned', stem(`model-1-${method}`, key)),
+      statistics: file('statistics', stem('model-1', statisticsKey)),
+    }),
+    /** The files of a merge of A with B aligned by `method`, by `merger`, named by its key. */
+    mergeOutputs: (method: string, merger: string) => (key: string): MergeOutputs => {
+      const name = stem(`${method}-${merger}`, key);
+      return { model: file('merges', name), masks: file('masks', name), beforeReset: file('merges', name, '.before-reset.safetensors') };
+    },
   };
 }
 
@@ -79,13 +88,13 @@ export async function removeDerivedOutputs(layout: RunLayout): Promise<void> {
  */
 export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<void> {
   if (existsSync(layout.recipe)) {
-    let saved: Recipe | undefined;
+    let savedIdentity: Record<string, unknown> | undefined;
     try {
-      saved = JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe;
+      savedIdentity = identityOf(JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe);
     } catch {
-      saved = undefined;
+      savedIdentity = undefined; // not JSON, or not a recipe this merge-train reads
     }
-    const change = saved === undefined ? '(recipe.json is unreadable)' : firstChange(identityOf(saved), identityOf(recipe));
+    const change = savedIdentity === undefined ? 'its recipe.json is not a recipe of this merge-train' : firstChange(savedIdentity, identityOf(recipe));
     if (change && !restart) {
       throw new InputError(
         `${layout.dir} holds a run of other base models (${change}); its data, model and training settings are fixed (alignment and merge settings may change), so choose another --out, or add --restart to start it over (base models trained with the same settings are kept)`,

@@ -7,37 +7,45 @@ import type { ModelSpec } from '../nn/spec.js';
 import type { AlignSettings } from '../recipe/methodSettings.js';
 import { InputError } from '../util/errors.js';
 import { settingsKey } from '../util/hash.js';
-import type { StageContext } from './context.js';
+import type { StageContext, StageOutcome } from './context.js';
 import { statisticsKey, statisticsStage } from './statisticsStage.js';
-import type { StageOutcome } from './trainStage.js';
 
-/** The alignment a settings record describes, as an aligned checkpoint records it. */
+/**
+ * The alignment a settings record describes, as an aligned checkpoint records it: the BatchNorm mode
+ * where there is BatchNorm, the statistics' batch size where the aligner uses statistics.
+ */
 export function alignmentOf(settings: AlignSettings, spec: ModelSpec): Alignment {
-  return { method: settings.method, options: settings.options, ...(hasBatchNorm(spec) ? { batchNorm: settings.batchNorm } : {}) };
+  return {
+    method: settings.method,
+    options: settings.options,
+    ...(hasBatchNorm(spec) ? { batchNorm: settings.batchNorm } : {}),
+    ...(aligners.get(settings.method).needsStatistics ? { batchSize: settings.batchSize } : {}),
+  };
 }
 
-/** The key of B aligned to A with `settings`: the models, the method and its settings, and what its statistics used. */
+/** The key of B aligned to A with `settings`: both models and everything the alignment records. */
 export function alignKey(keyA: string, keyB: string, settings: AlignSettings, spec: ModelSpec): string {
-  const statistics = aligners.get(settings.method).needsStatistics ? { batchSize: settings.batchSize } : undefined;
-  return settingsKey({ kind: 'aligned', models: [keyA, keyB], ...alignmentOf(settings, spec), statistics });
+  return settingsKey({ kind: 'aligned', models: [keyA, keyB], ...alignmentOf(settings, spec) });
 }
+
+/** Where the align stage writes, given the keys of the aligned model and of its statistics. */
+export type AlignOutputs = (key: string, statisticsKey: string) => { model: string; statistics?: string };
 
 /**
  * The align stage: model B (`inputs.b`) aligned to model A (`inputs.a`) with `settings`, written to
- * `outputs.model` in the form of the BatchNorm mode. Skipped (`made` false) when that file holds the same key.
- * Statistics, for aligners that need them, are read from or saved to `outputs.statistics` when given.
+ * the `model` path `outputs` names for its key, in the form of the BatchNorm mode. Skipped (`made`
+ * false) when that file holds the same key. Statistics, for aligners that need them, are read from
+ * or saved to the `statistics` path when one is named.
  */
-export async function alignStage(
-  inputs: { a: string; b: string },
-  settings: AlignSettings,
-  outputs: { model: string; statistics?: string },
-  ctx: StageContext,
-): Promise<StageOutcome> {
+export async function alignStage(inputs: { a: string; b: string }, settings: AlignSettings, outputs: AlignOutputs, ctx: StageContext): Promise<StageOutcome> {
   const [a, b] = [await ctx.checkpoint(inputs.a), await ctx.checkpoint(inputs.b)];
   ensureSameArchitecture(a, inputs.a, b, inputs.b);
   ensureSameData(a.info, inputs.a, b.info, inputs.b);
   const key = alignKey(a.info.key, b.info.key, settings, a.spec);
-  if ((await recordedKey(outputs.model)) === key) return { path: outputs.model, key, made: false };
+  const alignment = alignmentOf(settings, a.spec);
+  const statisticsAt = statisticsKey(a.info.key, b.info.key, alignment.batchNorm, settings.batchSize);
+  const paths = outputs(key, statisticsAt);
+  if ((await recordedKey(paths.model)) === key) return { path: paths.model, key, made: false };
   const aligner = aligners.get(settings.method);
   const mode = batchNormModes.get(settings.batchNorm);
   for (const [field, name, reason] of [
@@ -49,24 +57,15 @@ export async function alignStage(
   const preparedA = await ctx.prepared(inputs.a, mode.name);
   const preparedB = await ctx.prepared(inputs.b, mode.name);
   const data = dataInfoOf(a.info);
-  const alignment = alignmentOf(settings, a.spec);
-  const moments = aligner.needsStatistics
-    ? await statisticsStage(
-        { spec: preparedA.spec, paramsA: preparedA.params, paramsB: preparedB.params },
-        data,
-        statisticsKey(a.info.key, b.info.key, alignment.batchNorm, settings.batchSize),
-        settings.batchSize,
-        outputs.statistics,
-        ctx,
-      )
-    : undefined;
+  const pair = { spec: preparedA.spec, paramsA: preparedA.params, paramsB: preparedB.params };
+  const moments = aligner.needsStatistics ? await statisticsStage(pair, data, statisticsAt, settings.batchSize, paths.statistics, ctx) : undefined;
   const aligned = await ctx.timed('align', () => {
     const result = aligner.align({ spec: preparedA.spec, paramsA: preparedA.params, paramsB: preparedB.params, ...(moments ? { moments } : {}) }, settings.options);
     result.warnings.forEach((line) => ctx.observer.warn(line));
     return { params: mode.transform(preparedB.spec, preparedB.params, result.transforms), diagnostics: result.diagnostics };
   });
   try {
-    await saveCheckpoint(outputs.model, preparedB.spec, aligned.params, {
+    await saveCheckpoint(paths.model, preparedB.spec, aligned.params, {
       kind: 'aligned',
       ...data,
       key,
@@ -77,5 +76,5 @@ export async function alignStage(
   } finally {
     disposeParams(aligned.params);
   }
-  return { path: outputs.model, key, made: true };
+  return { path: paths.model, key, made: true };
 }

@@ -3,7 +3,7 @@ import { allKinds, ensureKind, loadCheckpoint, modelKinds, type CheckpointKind, 
 import { TensorSet } from '../data/batches.js';
 import type { DatasetSplits } from '../data/dataset.js';
 import { loadSplits, splitOff } from '../data/split.js';
-import { fisherCache, type FisherMode } from '../merge/fisher.js';
+import { fisherCache, type FisherCache, type FisherMode } from '../merge/fisher.js';
 import { disposeParams } from '../nn/init.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import { settingsKey } from '../util/hash.js';
@@ -20,6 +20,14 @@ export interface LoadedData {
   test(): TensorSet;
   /** The first `count` training examples on the backend (BatchNorm statistics of a merged model). */
   trainHead(count: number): TensorSet;
+}
+
+/** What a stage produced: its (main) output file and key, and whether it made it now. */
+export interface StageOutcome {
+  path: string;
+  key: string;
+  /** False when a file of the same key was there already, so the stage skipped itself. */
+  made: boolean;
 }
 
 /** A model in the form a BatchNorm mode aligns and merges. */
@@ -40,7 +48,7 @@ export class StageContext {
   private readonly ownedSets: TensorSet[] = [];
   private readonly checkpoints = new Map<string, Promise<LoadedCheckpoint>>();
   private readonly preparedModels = new Map<string, Promise<PreparedModel>>();
-  private readonly fisher = new Map<LoadedData, ReturnType<typeof fisherCache>>();
+  private readonly fisher = new Map<LoadedData, FisherCache>();
 
   constructor(
     readonly observer: RunObserver = silentObserver,
@@ -138,17 +146,21 @@ export class StageContext {
     return this.time('fisher information', () => fisher.fisherOf(spec, params, mode));
   }
 
-  /** Frees what was loaded or prepared from `path` (the run is done with it). */
+  /** Frees what was loaded or prepared from `path`, and the Fisher information of those (the run is done with it). */
   async release(path: string): Promise<void> {
+    const freed: ParamMap[] = [];
     for (const [key, prepared] of this.preparedModels) {
       if (!key.endsWith(`\u0000${path}`)) continue;
       this.preparedModels.delete(key);
-      disposeParams((await prepared).params);
+      freed.push((await prepared).params);
     }
     const loaded = this.checkpoints.get(path);
-    if (!loaded) return;
     this.checkpoints.delete(path);
-    disposeParams((await loaded).params);
+    if (loaded) freed.push((await loaded).params);
+    for (const params of freed) {
+      this.fisher.forEach((cache) => cache.forget(params));
+      disposeParams(params);
+    }
   }
 
   /** Frees every cached tensor. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataInfoOf, ensureSameArchitecture, ensureSameData, readCheckpointInfo, type CheckpointInfo, type DataInfo } from '../artifacts/checkpoint.js';
+import { dataInfoOf, ensureSameArchitecture, ensureSameData, modelKinds, readCheckpointInfo, type CheckpointInfo, type DataInfo } from '../artifacts/checkpoint.js';
 import { evaluateEnsemble, evaluateModel, type Evaluation } from '../eval/evaluate.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
 import { settingsKey } from '../util/hash.js';
@@ -46,9 +46,10 @@ export async function evaluateStage(
   ctx: StageContext,
   options: { ensemble?: boolean; store?: string } = {},
 ): Promise<{ models: EvaluationRecord[]; ensemble?: EvaluationRecord }> {
+  if (paths.length === 0) return { models: [] };
   const infos: CheckpointInfo[] = [];
   for (const path of paths) {
-    const info = options.store === undefined ? (await ctx.checkpoint(path)).info : await readCheckpointInfo(path);
+    const info = options.store === undefined ? (await ctx.checkpoint(path)).info : await readCheckpointInfo(path, modelKinds);
     if (infos[0]) ensureSameData(infos[0], paths[0]!, info, path);
     infos.push(info);
   }

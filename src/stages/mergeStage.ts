@@ -7,14 +7,24 @@ import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import type { MergeSettings } from '../recipe/methodSettings.js';
 import { InputError } from '../util/errors.js';
 import { settingsKey } from '../util/hash.js';
-import type { StageContext } from './context.js';
+import type { StageContext, StageOutcome } from './context.js';
 import { resumeFile } from './resumeFile.js';
-import type { StageOutcome } from './trainStage.js';
 
-/** The key of A merged with B' by `settings` (the reset setting counts only where there is BatchNorm to reset). */
+/**
+ * The key of A merged with B' by `settings`: the seed counts for mergers that use it, the reset
+ * setting where there is BatchNorm to reset.
+ */
 export function mergeKey(keyA: string, keyB: string, settings: MergeSettings, spec: ModelSpec): string {
   const { method, options, seed, resetExamples } = settings;
-  return settingsKey({ kind: 'merged', models: [keyA, keyB], method, options, seed, resetExamples: hasBatchNorm(spec) ? resetExamples : undefined });
+  const usesSeed = mergers.has(method) && mergers.get(method).usesSeed === true;
+  return settingsKey({
+    kind: 'merged',
+    models: [keyA, keyB],
+    method,
+    options,
+    seed: usesSeed ? seed : undefined,
+    resetExamples: hasBatchNorm(spec) ? resetExamples : undefined,
+  });
 }
 
 /** The key of the same merge before its BatchNorm statistics were recomputed. */
@@ -22,6 +32,7 @@ export function beforeResetKey(key: string): string {
   return settingsKey({ kind: 'merged before reset', merge: key });
 }
 
+/** Where the merge stage writes, given the merge's key. */
 export interface MergeOutputs {
   /** The merged model. */
   model: string;
@@ -35,11 +46,16 @@ export interface MergeOutputs {
  * The merge stage: model A (`inputs.a`) merged with model B' (`inputs.b`, aligned to A) by
  * W = alpha * W_A + (1 - alpha) * W_B', with the masks of `settings.method`. A is first brought to
  * the BatchNorm form B' is in; a merged BatchNorm network has its statistics recomputed on the first
- * `resetExamples` training examples. Skipped (`made` false) when every output holds the same key; a merger that
+ * `resetExamples` training examples. Skipped (`made` false) when every output holds its key; a merger that
  * learns continues from the state saved beside `outputs.model`. Learned alpha's divergence is warned
  * of and recorded in the checkpoint.
  */
-export async function mergeStage(inputs: { a: string; b: string }, settings: MergeSettings, outputs: MergeOutputs, ctx: StageContext): Promise<StageOutcome> {
+export async function mergeStage(
+  inputs: { a: string; b: string },
+  settings: MergeSettings,
+  outputsFor: (key: string) => MergeOutputs,
+  ctx: StageContext,
+): Promise<StageOutcome> {
   const b = await ctx.checkpoint(inputs.b);
   const alignment = b.info.kind === 'aligned' ? b.info.align : undefined;
   const a = alignment?.batchNorm ? await ctx.prepared(inputs.a, alignment.batchNorm) : await ctx.checkpoint(inputs.a);
@@ -51,8 +67,14 @@ export async function mergeStage(inputs: { a: string; b: string }, settings: Mer
   }
   const { spec } = b;
   const key = mergeKey(aInfo.key, b.info.key, settings, spec);
-  const wanted = [outputs.model, ...(outputs.masks ? [outputs.masks] : [])];
-  if ((await Promise.all(wanted.map(recordedKey))).every((recorded) => recorded === key)) return { path: outputs.model, key, made: false };
+  const outputs = outputsFor(key);
+  const wanted: [string | undefined, string][] = [
+    [outputs.model, key],
+    [outputs.masks, key],
+    [hasBatchNorm(spec) ? outputs.beforeReset : undefined, beforeResetKey(key)],
+  ];
+  const present = await Promise.all(wanted.map(async ([path, expected]) => path === undefined || (await recordedKey(path)) === expected));
+  if (present.every(Boolean)) return { path: outputs.model, key, made: false };
   const merger = mergers.get(settings.method);
   const data = await ctx.data(dataInfoOf(b.info));
   const refusal = merger.unsupported?.({ spec, mergeExamples: data.splits.merge.count }, settings.options);

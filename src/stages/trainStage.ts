@@ -7,7 +7,7 @@ import { disposeTrainState, trainModel, type EpochRecord, type TrainState } from
 import { settingsKey } from '../util/hash.js';
 import { subSeed } from '../util/random.js';
 import type { ResumeState } from '../util/resumable.js';
-import type { StageContext } from './context.js';
+import type { StageContext, StageOutcome } from './context.js';
 import { resumeFile } from './resumeFile.js';
 
 /**
@@ -16,6 +16,11 @@ import { resumeFile } from './resumeFile.js';
  */
 export function baseModelSeed(runSeed: number, index: number): number {
   return subSeed(runSeed, `base-model/${index}`);
+}
+
+/** How messages and reports name base model `index`: model A, model B, ... */
+export function baseModelName(index: number): string {
+  return `model ${String.fromCharCode(65 + index)}`;
 }
 
 /** The key of base model `index` trained with `settings`. */
@@ -44,13 +49,6 @@ function fromResumeState({ groups, record }: ResumeState): TrainState {
 /** An epoch's record without its wall-clock time: checkpoints hold nothing that differs between equal runs. */
 const withoutTime = ({ seconds: _seconds, ...record }: EpochRecord) => record;
 
-export interface StageOutcome {
-  path: string;
-  key: string;
-  /** False when a file of the same key was there already. */
-  made: boolean;
-}
-
 /**
  * The train stage: base model `index` for `settings`, written to `out`. Skipped (`made` false) when
  * `out` already holds that model (same key); otherwise trained, continuing from the state saved beside `out` after
@@ -64,11 +62,11 @@ export async function trainStage(settings: TrainSettings, index: number, out: st
   const spec = family.build(settings.model.config, data.splits.inputShape, data.splits.numClasses);
   const seed = baseModelSeed(settings.data.splitSeed, index);
   const initial = initParams(spec, seed);
-  const state = resumeFile(out, key, `model ${index}`, ctx.observer);
+  const state = resumeFile(out, key, baseModelName(index), ctx.observer);
   const saved = await state.load();
   const resume = saved && fromResumeState(saved);
   const { train, monitor } = await ctx.timed('data', () => ({ train: data.train(), monitor: data.merge() }));
-  const bar = ctx.observer.bar(`train model ${index}`, settings.train.epochs * Math.ceil(train.count / settings.train.batchSize));
+  const bar = ctx.observer.bar(`train ${baseModelName(index)}`, settings.train.epochs * Math.ceil(train.count / settings.train.batchSize));
   let params: ParamMap | undefined;
   try {
     const trained = await ctx.timed('train', () =>

@@ -104,7 +104,7 @@ describe('a run killed at any moment resumes to the same results', () => {
     const grown = await runCli(['run', join(dir, 'killed.yaml'), '--out', out, '--gamma', '0.5']);
     expect(grown.code, grown.stderr).toBe(0);
     // Base models and the other alignments are reused; only the new CCA variant is made.
-    expect(grown.stdout).toMatch(/model 0: reusing/);
+    expect(grown.stdout).toMatch(/model A: reusing/);
     expect(grown.stdout).toMatch(/align permutation: reusing/);
     const labels = (JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics).merges.map((m) => m.label);
     expect(labels).toEqual(expect.arrayContaining(['cca (gamma 1) · uniform', 'cca (gamma 0.5) · uniform', 'permutation · learned (uniform init)']));

@@ -80,7 +80,7 @@ describe('merge-train on a tiny recipe', () => {
     // A second run reuses the trained base models, and gives the same numbers.
     const again = await runCli(['run', join(dir, 'tiny.yaml'), '--out', out, '--backend', 'wasm']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/model 0: reusing/);
+    expect(again.stdout).toMatch(/model A: reusing/);
     const rerun = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics;
     expect(rerun.merges.map((m) => m.testAccuracy)).toEqual(metrics.merges.map((m) => m.testAccuracy));
 

@@ -12,13 +12,23 @@ describe('accuracyChartConfig', () => {
     expect(config.data.labels).toHaveLength(15);
     expect(config.data.labels?.[3]).toBe('none · uniform');
     // Groups of merges in table order (none, permutation, cca) take the group colours in order.
-    expect(config.data.datasets.map((d) => d.label)).toEqual(['base models', 'logit ensemble', 'merge, none alignment', 'merge, permutation alignment', 'merge, cca alignment']);
+    expect(config.data.datasets.map((d) => d.label)).toEqual(['base models', 'logit ensemble', 'align none', 'align permutation', 'align cca']);
     const cca = config.data.datasets.find((d) => d.backgroundColor === MERGE_GROUP_COLOURS[2]);
     expect(cca?.data.filter((v) => v !== null)).toHaveLength(4);
     // Every bar belongs to exactly one group.
     for (let i = 0; i < 15; i++) expect(config.data.datasets.filter((d) => d.data[i] !== null)).toHaveLength(1);
     const modelA = config.data.datasets[0]?.data[0];
     expect(modelA).toBeCloseTo(98.13, 6);
+  });
+
+  it('gives an alignment method the same colour whatever else the report holds, and its variants others', () => {
+    const metrics = sampleMetrics();
+    metrics.merges = metrics.merges.filter((m) => m.align === 'cca').flatMap((m) => [m, { ...m, label: `cca (gamma 0.1) · ${m.alpha}`, alignLabel: 'cca (gamma 0.1)' }]);
+    const groups = accuracyChartConfig(metrics).data.datasets.slice(2);
+    expect(groups.map((d) => [d.label, d.backgroundColor])).toEqual([
+      ['align cca', MERGE_GROUP_COLOURS[2]],
+      ['align cca (gamma 0.1)', MERGE_GROUP_COLOURS[3]],
+    ]);
   });
 
   it('starts the y axis 5 points below the worst bar, rounded down to 5', () => {

@@ -71,7 +71,7 @@ describe('an aligner and a merger registered from outside the library', () => {
 
   it('are choices of the command line, with their settings in the recipe schema', async () => {
     const help = async (args: string[]) => (await succeed(args)).replace(/\s+/g, ' ');
-    expect(await help(['align', '--help'])).toMatch(/--method <name> alignment methods \(one of none, permutation, cca, reverse\)/);
+    expect(await help(['align', '--help'])).toMatch(/--method <name> alignment method \(one of none, permutation, cca, reverse\)/);
     expect(await help(['--help'])).toMatch(/--alphas <kinds> merge methods \(alpha kinds\) \(comma-separated of uniform, fisher, learned, leanA;/);
     const accepted = await runInProcess(['run', file('plugins.yaml'), '--out', file('accepted'), '--alphas', 'leanA', '--epochs', '1']);
     expect(accepted.code, accepted.stderr).toBe(0);

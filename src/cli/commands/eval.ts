@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dataInfoOf } from '../../artifacts/checkpoint.js';
 import { evaluateStage } from '../../stages/evaluateStage.js';
 import { addRecipeOptions } from '../recipeOptions.js';
 import { percent, runStageCommand, threadsOption } from './shared.js';
@@ -6,7 +7,7 @@ import { percent, runStageCommand, threadsOption } from './shared.js';
 function evalCommand(paths: string[], options: Record<string, unknown>): Promise<void> {
   return runStageCommand(options, 'eval', async ({ ctx }) => {
     const { models, ensemble } = await evaluateStage(paths, ctx, { ensemble: true });
-    const { splits } = await ctx.data((await ctx.checkpoint(paths[0]!)).info);
+    const { splits } = await ctx.data(dataInfoOf((await ctx.checkpoint(paths[0]!)).info));
     models.forEach((evaluation, i) => {
       console.log(`${paths[i]}: test accuracy ${percent(evaluation.accuracy)}, loss ${evaluation.loss.toFixed(4)} (${splits.name}, ${splits.test.count} held-out examples)`);
     });

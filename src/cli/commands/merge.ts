@@ -9,7 +9,10 @@ function mergeCommand(pathA: string, pathB: string, options: Record<string, unkn
     const [alpha] = recipe.merge.alphas;
     const out = options.out as string;
     const masks = options.masksOut as string | undefined;
-    const { made } = await mergeStage({ a: pathA, b: pathB }, mergeSettings(alpha!, recipe), { model: out, ...(masks ? { masks } : {}) }, ctx);
+    // Without --seed or --recipe, the seed of the run model A came from, as `run` would use.
+    const seed = options.seed === undefined && options.recipe === undefined ? (await ctx.checkpoint(pathA)).info.splitSeed : recipe.seed;
+    const settings = { ...mergeSettings(alpha!, recipe), seed };
+    const { made } = await mergeStage({ a: pathA, b: pathB }, settings, () => ({ model: out, ...(masks ? { masks } : {}) }), ctx);
     console.log(`${out}: merged with ${alpha} alpha${made ? '' : ' (it held this merge already: reused)'}`);
   });
 }
