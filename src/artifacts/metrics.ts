@@ -30,7 +30,7 @@ const mergeMetrics = z.looseObject({
   key: z.string().optional(),
   /** How the report names it: its alignment, then its merge ("cca · learned (fisher init)"). */
   label: z.string().optional(),
-  /** The label's alignment part ("cca", "cca (gamma 0.1)"): figures group merges by it. */
+  /** The label's alignment part (cca, or cca (gamma 0.1) beside other CCA variants): figures group merges by it. */
   alignLabel: z.string().optional(),
   /** The alignment method and the merge method (alpha kind). */
   align: z.string(),

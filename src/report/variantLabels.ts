@@ -30,7 +30,7 @@ function alwaysShown(variant: Variant): string[] {
 /**
  * Names for variants of methods, as reports show them: the method's name, then in brackets what
  * tells it apart from the other variants of the same method (the settings whose values differ among
- * them), e.g. "cca", "cca (gamma 0.1)", "cca (transform)", "learned (fisher init)".
+ * them), e.g. cca, cca (gamma 0.1), cca (transform), learned (fisher init).
  */
 export function variantLabels(variants: readonly Variant[]): string[] {
   return variants.map((variant) => {
