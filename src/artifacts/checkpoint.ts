@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { datasets, type DatasetEntry } from '../data/registry.js';
 import type { SplitSizes } from '../data/dataset.js';
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors, type NamedArrays } from '../io/safetensors.js';
+import { readSafetensors, readSafetensorsHeader, readSafetensorsMetadata, writeSafetensors, type NamedArrays } from '../io/safetensors.js';
 import { arraysToTensors, tensorsToArrays } from '../io/tensorArrays.js';
 import { architectureRecord, families, parseFamilyConfig, type ArchitectureRecord, type FamilyEntry } from '../nn/families.js';
 import { architectureSignature, validateParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
@@ -115,16 +115,16 @@ export async function readCheckpointInfo(path: string, kinds: readonly Checkpoin
 }
 
 /**
- * The key recorded in the checkpoint at `path`, reading only its header; undefined when there is no
- * file there or it is not a readable checkpoint (then its stage makes it again).
+ * What the file at `path` holds, reading only its header: the key of the checkpoint there, nothing
+ * (no file), or why it cannot be read (truncated, not a checkpoint).
  */
-export async function recordedKey(path: string): Promise<string | undefined> {
-  if (!existsSync(path)) return undefined;
+export async function recordedKey(path: string): Promise<{ key?: string; unreadable?: string }> {
+  if (!existsSync(path)) return {};
   try {
     const info = JSON.parse((await readSafetensorsMetadata(path)).info ?? 'null') as { key?: unknown } | null;
-    return typeof info?.key === 'string' ? info.key : undefined;
-  } catch {
-    return undefined;
+    return typeof info?.key === 'string' ? { key: info.key } : { unreadable: 'it records no key' };
+  } catch (error) {
+    return { unreadable: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -242,12 +242,36 @@ function contentHash(tensors: NamedArrays, metadata: Record<string, string>): st
   return hash.digest('hex').slice(0, 16);
 }
 
+/** The floating-point dtypes a checkpoint's weights may be stored in. */
+const floatDtypes = ['F32', 'F16', 'BF16', 'F64'];
+
+/** Refuses weights that are not finite, naming the first tensor that holds such values and how many. */
+function ensureFinite(tensors: NamedArrays, path: string): void {
+  const broken = Object.entries(tensors).flatMap(([name, { data }]) => {
+    let nan = 0;
+    let infinite = 0;
+    for (let i = 0; i < data.length; i++) {
+      const value = data[i]!;
+      if (Number.isNaN(value)) nan++;
+      else if (!Number.isFinite(value)) infinite++;
+    }
+    return nan + infinite > 0 ? [{ name, nan, infinite }] : [];
+  });
+  const [first] = broken;
+  if (!first) return;
+  const more = broken.length > 1 ? ` (${broken.length} tensors hold such values)` : '';
+  throw new InputError(`${path}: tensor ${first.name} holds ${first.nan} NaN and ${first.infinite} infinite values${more}; expected finite weights`);
+}
+
 /**
- * Reads and validates a merge-train checkpoint; errors name the file and what is wrong. `kinds`
- * lists what the caller can use (a model, or masks): any other kind is refused.
+ * Reads and validates a merge-train checkpoint; errors name the file and what is wrong. The header is
+ * checked first (format, architecture, data split, kind, every parameter's name, shape and dtype), so
+ * a file that cannot be this model is refused before its data is read; then every value must be
+ * finite. `kinds` lists what the caller can use (a model, or masks): any other kind is refused.
  */
 export async function loadCheckpoint(path: string, kinds: readonly CheckpointKind[] = modelKinds): Promise<LoadedCheckpoint> {
-  const { tensors, metadata } = await readSafetensors(path);
+  const header = await readSafetensorsHeader(path);
+  const { metadata } = header;
   const format = metadata.format;
   if (format !== undefined && format !== FORMAT && format !== FIRST_FORMAT) {
     throw new InputError(`${path}: metadata "format" is ${JSON.stringify(format).slice(0, 60)}; expected ${FORMAT}`);
@@ -256,9 +280,13 @@ export async function loadCheckpoint(path: string, kinds: readonly CheckpointKin
   let rawInfo = parseJson(metadata, 'info', path);
   const datasetName = (rawInfo as { dataset?: unknown } | null)?.dataset;
   const dataset = typeof datasetName === 'string' ? datasetOf(datasetName, path) : undefined;
+  let tensors: NamedArrays | undefined;
   if (format !== FORMAT) {
+    // A file of the first format has no key: its contents' hash stands in, so it is read first.
+    const contents = (await readSafetensors(path)).tensors;
+    tensors = contents;
     try {
-      rawInfo = upgradeFirstFormat(rawInfo, dataset, () => contentHash(tensors, metadata));
+      rawInfo = upgradeFirstFormat(rawInfo, dataset, () => contentHash(contents, metadata));
     } catch (error) {
       throw error instanceof InputError ? new InputError(`${path}: ${error.message}`) : error;
     }
@@ -267,21 +295,23 @@ export async function loadCheckpoint(path: string, kinds: readonly CheckpointKin
   ensureKind(info, path, kinds);
   checkData(info, dataset ?? datasetOf(info.dataset, path), architecture, path);
   const spec = specOf(architecture, path);
-  validateParams(spec, tensors, path);
-  for (const [name, { data }] of Object.entries(tensors)) {
-    if (data instanceof Int32Array || data instanceof Uint8Array) {
-      throw new InputError(`${path}: parameter ${name} has an integer or boolean dtype; expected floating-point weights (F32, F16, BF16 or F64)`);
+  validateParams(spec, header.tensors, path);
+  for (const [name, { dtype }] of Object.entries(header.tensors)) {
+    if (!floatDtypes.includes(dtype)) {
+      throw new InputError(`${path}: parameter ${name} has an integer or boolean dtype; expected floating-point weights (${floatDtypes.join(', ')})`);
     }
   }
+  tensors ??= (await readSafetensors(path)).tensors;
+  ensureFinite(tensors, path);
   return { spec, params: arraysToTensors(tensors), info };
 }
 
-/** What a kind of checkpoint holds, in words. */
-const kindWords = (kind: CheckpointKind) => (kind === 'alpha' ? 'alpha masks' : `a ${kind} model`);
+/** What each kind of checkpoint holds, in words. */
+const kindWords: Record<CheckpointKind, string> = { base: 'a base model', aligned: 'an aligned model', merged: 'a merged model', alpha: 'alpha masks' };
 
 /** Refuses a checkpoint of a kind the caller cannot use (masks where a model is expected, ...). */
 export function ensureKind(info: CheckpointInfo, path: string, kinds: readonly CheckpointKind[]): void {
-  if (!kinds.includes(info.kind)) throw new InputError(`${path} holds ${kindWords(info.kind)}; expected ${kinds.map(kindWords).join(' or ')}`);
+  if (!kinds.includes(info.kind)) throw new InputError(`${path} holds ${kindWords[info.kind]}; expected ${kinds.map((kind) => kindWords[kind]).join(' or ')}`);
 }
 
 /** Where two specs first differ, in words: the family, or the first parameter that differs. */

@@ -10,13 +10,25 @@
  *    2-core machine: during initialisation `os.cpus()` reports twice the requested count.
  * Measured on 2 cores: a 1024^3 matMul at 21 GFLOP/s on one thread, 49 GFLOP/s on two.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { atExit, isProcessAlive } from '../util/processCleanup.js';
 
 const require = createRequire(import.meta.url);
+
+/** Scratch folders are named after the process that made them: `merge-train-wasm-<pid>-<random>`. */
+const SCRATCH_PREFIX = 'merge-train-wasm-';
+
+/** Removes the scratch folders of processes that are gone (killed, so their exit clean-up never ran). */
+function sweepScratch(): void {
+  for (const name of readdirSync(os.tmpdir())) {
+    const owner = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (owner !== undefined && !isProcessAlive(Number(owner))) rmSync(join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
 
 /** The Emscripten module script of the threaded build, as the package ships it (real `require`s, not bundled). */
 function threadedModuleScript(): string {
@@ -35,9 +47,10 @@ export async function initWasmWithThreads(threads: number): Promise<number> {
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
     return 1;
   }
-  const scratch = mkdtempSync(join(os.tmpdir(), 'merge-train-wasm-'));
+  sweepScratch();
+  const scratch = mkdtempSync(join(os.tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
   // Workers of the pool may start later (XNNPACK grows into it): keep their script until exit.
-  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  atExit(() => rmSync(scratch, { recursive: true, force: true }));
   const moduleScript = threadedModuleScript();
   const blobTexts = new WeakMap<Blob, string>();
   const RealBlob = globalThis.Blob;

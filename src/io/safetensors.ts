@@ -8,8 +8,10 @@
  * reference validation rules and reports each problem as an {@link InputError} before it allocates
  * any tensor.
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
+import { open, stat } from 'node:fs/promises';
 import { InputError } from '../util/errors.js';
+import { describeFsError, fileKind, isFsError } from './fsErrors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 
 /** Tensors by name: a row-major shape and its data. `[]` is a scalar (one element). */
@@ -413,8 +415,12 @@ async function withValidatedHeader<T>(
   const fail = failFor(path);
   let handle: FileHandle;
   try {
+    // Before opening: opening a FIFO waits for a writer that may never come.
+    const stats = await stat(path);
+    if (!stats.isFile()) throw new InputError(`cannot read ${path}: it is ${fileKind(stats)}; expected a safetensors file`);
     handle = await open(path, 'r');
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`cannot read ${path}: ${describeFsError(error)}`);
   }
   try {
@@ -428,7 +434,7 @@ async function withValidatedHeader<T>(
     return await then(handle, layout, 8 + n, fileLength - 8 - n, fail);
   } catch (error) {
     // Filesystem failures (EIO, ...) are about the user's file; anything else is a bug and propagates.
-    if (isErrnoError(error)) throw new InputError(`cannot read ${path}: ${describeFsError(error)}`);
+    if (isFsError(error)) throw new InputError(`cannot read ${path}: ${describeFsError(error)}`);
     throw error;
   } finally {
     await handle.close();
@@ -442,20 +448,43 @@ async function withValidatedHeader<T>(
  */
 export function readSafetensors(path: string): Promise<SafetensorsContents> {
   return withValidatedHeader(path, async (handle, layout, dataStart, dataLength, fail) => {
+    if (dataLength > MAX_DATA_BYTES) {
+      fail(`its tensors hold ${dataLength} bytes; merge-train reads at most ${MAX_DATA_BYTES} (the largest array this Node.js holds)`);
+    }
     const data = new Uint8Array(dataLength);
     await readFully(handle, data, dataStart, fail);
     return { tensors: extractTensors(layout, data, true, fail), metadata: layout.metadata };
   });
 }
 
+/** What a safetensors header says: the metadata, and each tensor's dtype and shape. */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  tensors: Record<string, { dtype: string; shape: number[] }>;
+}
+
 /**
- * The `__metadata__` map of a safetensors file, reading and validating only its header: cheap for a
- * large file, e.g. to see which settings made it before deciding to load it.
+ * The header of a safetensors file, reading and validating only the header (the tensors are checked
+ * to tile the file exactly): cheap for a large file, e.g. to check what it holds before loading it.
  * @throws InputError if the file is missing, unreadable or its header is malformed.
  */
-export function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
-  return withValidatedHeader(path, async (_handle, layout) => layout.metadata);
+export function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  return withValidatedHeader(path, async (_handle, layout) => ({
+    metadata: layout.metadata,
+    tensors: Object.fromEntries(layout.entries.map(({ name, dtype, shape }) => [name, { dtype, shape: [...shape] }])),
+  }));
 }
+
+/** The `__metadata__` map of a safetensors file, reading only its header (see {@link readSafetensorsHeader}). */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  return (await readSafetensorsHeader(path)).metadata;
+}
+
+/** The most one read call asks for: a single read of 2 GiB or more is out of Node's range. */
+const READ_CHUNK_BYTES = 1 << 30;
+
+/** The largest data section the reader allocates (one typed array). */
+export const MAX_DATA_BYTES = constants.MAX_LENGTH;
 
 /** Fills `target` from the file at `position`; a short read means the file shrank under us. */
 async function readFully(
@@ -466,20 +495,9 @@ async function readFully(
 ): Promise<void> {
   let filled = 0;
   while (filled < target.length) {
-    const { bytesRead } = await handle.read(target, filled, target.length - filled, position + filled);
+    const { bytesRead } = await handle.read(target, filled, Math.min(target.length - filled, READ_CHUNK_BYTES), position + filled);
     if (bytesRead === 0) fail(`the file ended after ${position + filled} bytes while being read; expected ${position + target.length}`);
     filled += bytesRead;
   }
 }
 
-function isErrnoError(error: unknown): error is NodeJS.ErrnoException {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
-}
-
-function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'it is a directory';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { aligners } from '../align/aligners.js';
 import { batchNormModes } from '../align/batchNormModes.js';
 import { datasets, type DatasetEntry } from '../data/registry.js';
+import { describeFsError, fileKind } from '../io/fsErrors.js';
 import { mergers } from '../merge/mergers.js';
 import { families, type FamilyEntry } from '../nn/families.js';
 import type { ModelSpec } from '../nn/spec.js';
@@ -187,13 +188,25 @@ function checkModel(family: FamilyEntry, config: unknown, dataset: DatasetEntry,
   const schema = family.configSchema;
   const parsed = schema.safeParse(config, { reportInput: true });
   if (!parsed.success) throw new InputError(describeIssues(source, parsed.error, schema, ['model', 'config']));
+  let spec: ModelSpec;
   try {
-    return family.build(parsed.data, dataset.inputShape, dataset.numClasses);
+    spec = family.build(parsed.data, dataset.inputShape, dataset.numClasses);
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`${source}: model.config: ${error.message} (for ${dataset.name} inputs)`);
     throw error;
   }
+  const count = Object.values(spec.params).reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
+  if (count > MAX_PARAMETERS) {
+    const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+    throw new InputError(
+      `${source}: model.config: this ${family.name} model has ${count.toLocaleString('en')} parameters (${gib(4 * count)} of float32); expected at most ${MAX_PARAMETERS.toLocaleString('en')} (${gib(4 * MAX_PARAMETERS)})`,
+    );
+  }
+  return spec;
 }
+
+/** The most parameters a model may have: 4 GiB of float32, what one typed array and the WASM heap hold. */
+const MAX_PARAMETERS = 2 ** 30;
 
 /** Throws a method's refusal as one line naming the field to change. */
 function refuse(source: string, field: string, name: string, refusal: Refusal | undefined): void {
@@ -307,11 +320,13 @@ export async function loadRecipe(
   const path = resolveRecipePath(nameOrPath);
   let text: string;
   try {
+    // Before reading: reading a FIFO waits for a writer that may never come.
+    const stats = await stat(path);
+    if (!stats.isFile()) throw new InputError(`cannot read recipe ${path}: it is ${fileKind(stats)}; expected a YAML or JSON file`);
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : firstLine((error as Error).message);
-    throw new InputError(`cannot read recipe ${path}: ${reason}; expected a YAML or JSON file`);
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read recipe ${path}: ${describeFsError(error)}; expected a YAML or JSON file`);
   }
   if (text.includes('\u0000')) throw new InputError(`${path}: not valid YAML: the file holds NUL bytes; expected a YAML or JSON text file`);
   const value = parseRecipeText(text, path);

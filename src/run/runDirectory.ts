@@ -1,13 +1,17 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metricsPath } from '../artifacts/metrics.js';
-import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { temporaryWriter, writeJsonAtomic } from '../io/atomicWrite.js';
+import { fileKind } from '../io/fsErrors.js';
+import { checkOutputFolder } from '../io/outputPaths.js';
 import { trainSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { AlignOutputs } from '../stages/alignStage.js';
 import type { MergeOutputs } from '../stages/mergeStage.js';
 import { InputError } from '../util/errors.js';
+import { isProcessAlive } from '../util/processCleanup.js';
+import { LOCK_FILE, lockRunFolder } from './runLock.js';
 
 /**
  * A run directory: one experiment that grows. Its base models are fixed by the recipe's data, model
@@ -79,28 +83,66 @@ export async function removeDerivedOutputs(layout: RunLayout): Promise<void> {
   }
 }
 
-/**
- * Makes `layout.dir` the run directory of `recipe`. A directory started with the same data, model and
- * training settings is continued (alignment and merge settings may differ: their variants are added).
- * One of other base-model settings is refused, naming the first changed field, unless `restart`,
- * which removes every output derived from the base models (base models of the same settings are
- * reused). Writes the recipe as recipe.json.
- */
-export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<void> {
-  if (existsSync(layout.recipe)) {
-    let savedIdentity: Record<string, unknown> | undefined;
-    try {
-      savedIdentity = identityOf(JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe);
-    } catch {
-      savedIdentity = undefined; // not JSON, or not a recipe this merge-train reads
+/** What a folder holds besides what merge-train itself leaves there between runs (its lock, temporary files). */
+async function contentsOf(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.filter((name) => name !== LOCK_FILE && temporaryWriter(name) === undefined);
+}
+
+/** Removes the temporary files that writers killed mid-write left in the run folder (their process is gone). */
+async function sweepTemporaryFiles(dir: string): Promise<void> {
+  const folders = [dir, ...(await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))];
+  for (const folder of folders) {
+    for (const name of await readdir(folder)) {
+      const writer = temporaryWriter(name);
+      if (writer !== undefined && !isProcessAlive(writer)) await rm(join(folder, name), { force: true });
     }
-    const change = savedIdentity === undefined ? 'its recipe.json is not a recipe of this merge-train' : firstChange(savedIdentity, identityOf(recipe));
-    if (change && !restart) {
-      throw new InputError(
-        `${layout.dir} holds a run of other base models (${change}); its data, model and training settings are fixed (alignment and merge settings may change), so choose another --out, or add --restart to start it over (base models trained with the same settings are kept)`,
-      );
-    }
-    if (change || restart) await removeDerivedOutputs(layout);
   }
-  await writeJsonAtomic(layout.recipe, recipe);
+}
+
+/**
+ * Makes `layout.dir` the run directory of `recipe`, locked for this run (the returned function
+ * releases it). A new or empty folder becomes one; a folder that holds other files and no
+ * recipe.json is refused, never emptied. A run directory whose base models were made with the same
+ * data, model and training settings is continued (alignment and merge settings may differ: their
+ * variants are added). One of other base-model settings is refused, naming the first changed field, unless
+ * `restart`, which removes every output derived from the base models (base models of the same
+ * settings are reused). Temporary files of killed runs are swept; the recipe is written as recipe.json.
+ */
+export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<() => Promise<void>> {
+  await checkOutputFolder(layout.dir);
+  if (existsSync(layout.dir)) {
+    const stats = await lstat(layout.dir);
+    if (!stats.isDirectory()) throw new InputError(`${layout.dir} is ${fileKind(stats)}, not a folder; choose a new or empty folder for the run`);
+    if (!existsSync(layout.recipe) && (await contentsOf(layout.dir)).length > 0) {
+      throw new InputError(`${layout.dir} is not a merge-train run folder (it holds files and no recipe.json), and a run would write over them; choose a new or empty folder`);
+    }
+  }
+  await mkdir(layout.dir, { recursive: true });
+  const release = await lockRunFolder(layout.dir);
+  try {
+    await sweepTemporaryFiles(layout.dir);
+    // Until a base model is there, nothing ties the folder to the settings it was started with.
+    const hasModels = existsSync(layout.models) && (await readdir(layout.models)).some((name) => /^model-\d+\.safetensors$/.test(name));
+    if (existsSync(layout.recipe) && hasModels) {
+      let savedIdentity: Record<string, unknown> | undefined;
+      try {
+        savedIdentity = identityOf(JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe);
+      } catch {
+        savedIdentity = undefined; // not JSON, or not a recipe this merge-train reads
+      }
+      const change = savedIdentity === undefined ? 'its recipe.json is not a recipe of this merge-train' : firstChange(savedIdentity, identityOf(recipe));
+      if (change && !restart) {
+        throw new InputError(
+          `${layout.dir} holds a run of other base models (${change}); its data, model and training settings are fixed (alignment and merge settings may change), so choose another --out, or add --restart to start it over (base models trained with the same settings are kept)`,
+        );
+      }
+      if (change || restart) await removeDerivedOutputs(layout);
+    }
+    await writeJsonAtomic(layout.recipe, recipe);
+    return release;
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }

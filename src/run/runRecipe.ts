@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { recordedKey } from '../artifacts/checkpoint.js';
 import { writeRunMetrics, type RunMetrics } from '../artifacts/metrics.js';
 import { selectBackend, wasmThreadCount } from '../backend/selectBackend.js';
 import { versions } from '../backend/versions.js';
@@ -14,6 +13,7 @@ import { alignmentOf, alignStage } from '../stages/alignStage.js';
 import { StageContext, type StageOutcome } from '../stages/context.js';
 import { evaluateStage } from '../stages/evaluateStage.js';
 import { mergeStage } from '../stages/mergeStage.js';
+import { holdsArtifact } from '../stages/outputs.js';
 import { baseModelKey, baseModelName, baseModelSeed, trainStage } from '../stages/trainStage.js';
 import { settingsKey } from '../util/hash.js';
 import { silentObserver, type RunObserver } from '../util/observer.js';
@@ -57,7 +57,7 @@ async function baseModels(recipe: Recipe, layout: RunLayout, ctx: StageContext, 
   const settings = trainSettings(recipe);
   const indices = Array.from({ length: recipe.train.models }, (_, i) => i);
   const missing: number[] = [];
-  for (const i of indices) if ((await recordedKey(layout.model(i))) !== baseModelKey(settings, i)) missing.push(i);
+  for (const i of indices) if (!(await holdsArtifact(layout.model(i), baseModelKey(settings, i), ctx.observer))) missing.push(i);
   const inWorkers = Math.min(jobs, missing.length) > 1;
   if (inWorkers) {
     const work = missing.map((index) => ({ stage: 'train' as const, settings, index, out: layout.model(index) }));
@@ -89,7 +89,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
   const jobs = parallelism('jobs', options.jobs, 'MERGE_TRAIN_JOBS');
   const backend = await selectBackend(recipe.backend, { threads });
   observer.log(`backend: ${backend}`);
-  await claimRunDirectory(layout, recipe, options.restart ?? false);
+  const release = await claimRunDirectory(layout, recipe, options.restart ?? false);
   const ctx = new StageContext(observer, recipe.data.cacheDir);
   try {
     const { splits } = await ctx.data(dataOf(recipe));
@@ -138,5 +138,6 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     return { metrics, dir: layout.dir };
   } finally {
     await ctx.dispose();
+    await release();
   }
 }

@@ -1,6 +1,6 @@
 import { aligners } from '../align/aligners.js';
 import { batchNormModes } from '../align/batchNormModes.js';
-import { dataInfoOf, ensureSameArchitecture, ensureSameData, recordedKey, saveCheckpoint, type Alignment } from '../artifacts/checkpoint.js';
+import { dataInfoOf, ensureSameArchitecture, ensureSameData, saveCheckpoint, type Alignment } from '../artifacts/checkpoint.js';
 import { disposeParams } from '../nn/init.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import type { ModelSpec } from '../nn/spec.js';
@@ -8,6 +8,7 @@ import type { AlignSettings } from '../recipe/methodSettings.js';
 import { InputError } from '../util/errors.js';
 import { settingsKey } from '../util/hash.js';
 import type { StageContext, StageOutcome } from './context.js';
+import { holdsArtifact } from './outputs.js';
 import { statisticsKey, statisticsStage } from './statisticsStage.js';
 
 /**
@@ -45,7 +46,7 @@ export async function alignStage(inputs: { a: string; b: string }, settings: Ali
   const alignment = alignmentOf(settings, a.spec);
   const statisticsAt = statisticsKey(a.info.key, b.info.key, alignment.batchNorm, settings.batchSize);
   const paths = outputs(key, statisticsAt);
-  if ((await recordedKey(paths.model)) === key) return { path: paths.model, key, made: false };
+  if (await holdsArtifact(paths.model, key, ctx.observer)) return { path: paths.model, key, made: false };
   const aligner = aligners.get(settings.method);
   const mode = batchNormModes.get(settings.batchNorm);
   for (const [field, name, reason] of [

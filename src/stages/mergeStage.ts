@@ -1,13 +1,15 @@
-import { dataInfoOf, ensureSameArchitecture, ensureSameData, recordedKey, saveCheckpoint, type CheckpointInfo, type MergeRecord } from '../artifacts/checkpoint.js';
+import { dataInfoOf, ensureSameArchitecture, ensureSameData, saveCheckpoint, type CheckpointInfo, type MergeRecord } from '../artifacts/checkpoint.js';
 import { mergers } from '../merge/mergers.js';
 import { meanAlpha, mergeParams } from '../merge/mergeParams.js';
 import { disposeParams } from '../nn/init.js';
 import { hasBatchNorm, resetBatchNormStats } from '../nn/resetBatchNorm.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 import type { MergeSettings } from '../recipe/methodSettings.js';
+import { namesList, nonFiniteParams } from '../train/trainModel.js';
 import { InputError } from '../util/errors.js';
 import { settingsKey } from '../util/hash.js';
 import type { StageContext, StageOutcome } from './context.js';
+import { holdsArtifact } from './outputs.js';
 import { resumeFile } from './resumeFile.js';
 
 /**
@@ -73,7 +75,7 @@ export async function mergeStage(
     [outputs.masks, key],
     [hasBatchNorm(spec) ? outputs.beforeReset : undefined, beforeResetKey(key)],
   ];
-  const present = await Promise.all(wanted.map(async ([path, expected]) => path === undefined || (await recordedKey(path)) === expected));
+  const present = await Promise.all(wanted.map(async ([path, expected]) => path === undefined || holdsArtifact(path, expected, ctx.observer)));
   if (present.every(Boolean)) return { path: outputs.model, key, made: false };
   const merger = mergers.get(settings.method);
   const data = await ctx.data(dataInfoOf(b.info));
@@ -120,6 +122,11 @@ export async function mergeStage(
     });
     const merged = mergeParams(a.params, b.params, outcome.masks);
     owned.push(merged);
+    // The inputs were checked finite when loaded: a non-finite merge is the merger's doing, never written.
+    const broken = nonFiniteParams(merged);
+    if (broken.length > 0) {
+      throw new InputError(`merge ${settings.method}: the merged model holds NaN or infinite values in ${namesList(broken)}, though both models are finite; its alpha masks are not usable`);
+    }
     let final = merged;
     if (hasBatchNorm(spec)) {
       if (outputs.beforeReset) await saveCheckpoint(outputs.beforeReset, spec, merged, info('merged', beforeResetKey(key)));

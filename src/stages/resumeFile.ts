@@ -1,6 +1,8 @@
 import { loadResumeState, removeResumeState, saveResumeState } from '../io/resumeState.js';
 import type { RunObserver } from '../util/observer.js';
+import { InputError } from '../util/errors.js';
 import type { ResumeStore } from '../util/resumable.js';
+import { setAside } from './setAside.js';
 
 /** Where the work on `output` keeps its progress: beside it, `<name>.training.safetensors`. */
 export function resumePath(output: string): string {
@@ -15,7 +17,15 @@ export function resumeFile(output: string, key: string, label: string, observer:
   const path = resumePath(output);
   return {
     load: async () => {
-      const state = await loadResumeState(path, key);
+      let state;
+      try {
+        state = await loadResumeState(path, key);
+      } catch (error) {
+        // Damaged (a crash mid-write of an older version, a full disk): start over, keeping the file.
+        if (!(error instanceof InputError)) throw error;
+        await setAside(path, error.message, observer);
+        return undefined;
+      }
       if (state) observer.log(`${label}: resuming from ${path}`);
       return state;
     },

@@ -1,4 +1,4 @@
-import { recordedKey, saveCheckpoint, type CheckpointInfo } from '../artifacts/checkpoint.js';
+import { saveCheckpoint, type CheckpointInfo } from '../artifacts/checkpoint.js';
 import { families } from '../nn/families.js';
 import { disposeParams, initParams } from '../nn/init.js';
 import type { ParamMap } from '../nn/spec.js';
@@ -8,6 +8,7 @@ import { settingsKey } from '../util/hash.js';
 import { subSeed } from '../util/random.js';
 import type { ResumeState } from '../util/resumable.js';
 import type { StageContext, StageOutcome } from './context.js';
+import { holdsArtifact } from './outputs.js';
 import { resumeFile } from './resumeFile.js';
 
 /**
@@ -56,7 +57,7 @@ const withoutTime = ({ seconds: _seconds, ...record }: EpochRecord) => record;
  */
 export async function trainStage(settings: TrainSettings, index: number, out: string, ctx: StageContext): Promise<StageOutcome> {
   const key = baseModelKey(settings, index);
-  if ((await recordedKey(out)) === key) return { path: out, key, made: false };
+  if (await holdsArtifact(out, key, ctx.observer)) return { path: out, key, made: false };
   const family = families.get(settings.model.family);
   const data = await ctx.data(settings.data);
   const spec = family.build(settings.model.config, data.splits.inputShape, data.splits.numClasses);

@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/artifacts/metrics.js';
+import { artifactHashes, leftBehind, leftovers, results, runAndKill } from './killRun.js';
 import { runCli } from './runCli.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Small enough for seconds a run, with every kind of stage: training epochs, three alignments, learned alpha with checkpoints. */
 const recipe = `
@@ -20,83 +17,42 @@ align: { methods: [none, permutation, cca] }
 merge: { alphas: [uniform, learned], steps: 60, batchSize: 50, evalEvery: 5 }
 `;
 
-/**
- * Where to kill: after the first stdout line matching `after`, plus `delayMs`. The delays after a
- * line land inside the stage that follows it (training epochs, statistics, learned alpha...).
- */
-const killPoints: { after: RegExp; delayMs: number }[] = [
-  { after: /^backend:/, delayMs: 0 },
-  { after: /^data:/, delayMs: 200 },
-  { after: /^data:/, delayMs: 700 },
-  { after: /^data:/, delayMs: 1400 },
-  { after: /^data:/, delayMs: 2200 },
-  { after: /^model B: test accuracy/, delayMs: 0 },
-  { after: /^merge none · uniform/, delayMs: 100 },
-  { after: /^merge none · uniform/, delayMs: 400 },
-  { after: /^merge permutation · uniform/, delayMs: 250 },
-  { after: /^merge cca · uniform/, delayMs: 150 },
-  { after: /^merge cca · uniform/, delayMs: 500 },
-  { after: /^merge cca · learned/, delayMs: 0 },
-];
-
-/** Which stage files a killed run left: where the kill landed. */
-function leftBehind(dir: string): string {
-  const list = (sub: string) => (existsSync(join(dir, sub)) ? readdirSync(join(dir, sub)) : []);
-  const models = list('models');
-  const masks = list('masks');
-  return [
-    `${models.filter((f) => !f.includes('.training.')).length} models`,
-    ...models.filter((f) => f.includes('.training.')).map((f) => `training state ${f}`),
-    `${list('aligned').length} aligned`,
-    `${list('merges').length} merges`,
-    ...masks.filter((f) => f.includes('.training.')).map((f) => `alpha state ${f}`),
-  ].join(', ');
-}
-
-/** Starts `merge-train run` and SIGKILLs it at `point`; resolves with the last line it printed (or 'finished'). */
-function runAndKill(args: string[], point: { after: RegExp; delayMs: number }): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${root}/src/cli/main.ts`, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines: string[] = [];
-    let armed = false;
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      lines = [...lines, ...text.split('\n').filter(Boolean)];
-      if (!armed && lines.some((line) => point.after.test(line))) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), point.delayMs);
-      }
-    });
-    child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? `killed after "${lines.at(-1) ?? ''}"` : 'finished'));
-  });
-}
-
-/** The numbers a run produces (timings and resources vary; these must not). */
-function results(dir: string) {
-  const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
-  const models = metrics.models.map(({ checkpoint: _inRunDirectory, ...rest }) => rest);
-  return { models, ensemble: metrics.ensemble, merges: metrics.merges, curves: metrics.alphaCurves, alignment: metrics.alignment };
-}
+/** Kill points, as fractions of the writes an uninterrupted run makes: from its first files to its last. */
+const killFractions = [0.02, 0.08, 0.15, 0.22, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97];
 
 describe('a run killed at any moment resumes to the same results', () => {
   let dir: string;
   let reference: ReturnType<typeof results>;
+  let referenceFiles: Record<string, string>;
+  let writes: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'merge-train-kill-'));
     writeFileSync(join(dir, 'killed.yaml'), recipe);
-    const run = await runCli(['run', join(dir, 'killed.yaml'), '--out', join(dir, 'reference')]);
-    expect(run.code, run.stderr).toBe(0);
-    reference = results(join(dir, 'reference'));
+    const out = join(dir, 'reference');
+    // The reference counts the writes of an uninterrupted run (new files, and new versions of states).
+    const run = await runAndKill(['run', join(dir, 'killed.yaml'), '--out', out], out, () => false);
+    expect(run.killed).toBe(false);
+    writes = run.writes;
+    expect(writes).toBeGreaterThan(30);
+    reference = results(out);
+    referenceFiles = artifactHashes(out);
   });
 
-  it.each(killPoints.map((point, i) => [i, point] as const))('kill point %i: SIGKILL, then rerun', async (i, point) => {
+  it.each(killFractions.map((fraction, i) => [i, fraction] as const))('kill point %i: SIGKILL after that share of the writes, then rerun', async (i, fraction) => {
     const out = join(dir, `run-${i}`);
     const args = ['run', join(dir, 'killed.yaml'), '--out', out];
-    const where = `${await runAndKill(args, point)}; left ${leftBehind(out)}`;
+    const after = Math.max(1, Math.round(fraction * writes));
+    const killed = await runAndKill(args, out, (seen) => seen >= after);
+    const where = `killed after ${killed.writes} of ${writes} writes; left ${leftBehind(out)}`;
     console.log(`kill point ${i}: ${where}`);
+    expect(killed.killed, where).toBe(true);
     const resumed = await runCli(args);
     expect(resumed.code, `${where}\n${resumed.stderr}`).toBe(0);
     expect(results(out), where).toEqual(reference);
+    // byte for byte, every artifact, and nothing temporary left
+    expect(artifactHashes(out), where).toEqual(referenceFiles);
+    expect(leftovers(out), where).toEqual([]);
   });
 
   it('grows with new alignment or merge settings, refuses other base-model settings naming the field, and --restart starts over', async () => {

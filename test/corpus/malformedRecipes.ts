@@ -109,6 +109,11 @@ export const malformedRecipes: MalformedRecipe[] = [
   { title: 'mlp: no hidden layers', text: named('model:\n  config: { hidden: [] }\n'), expect: ['model.config.hidden: expected at least 1 item, got a list []'] },
   { title: 'mlp: a fractional width', text: named('model:\n  config: { hidden: [64, 2.5] }\n'), expect: ['model.config.hidden[1]: expected an integer, got 2.5'] },
   { title: 'mlp: a zero width', text: named('model:\n  config: { hidden: [0] }\n'), expect: ['model.config.hidden[0]: expected an integer > 0, got 0'] },
+  {
+    title: 'mlp: a width far beyond any memory',
+    text: named('model:\n  config: { hidden: [100000000] }\n'),
+    expect: ['model.config: this mlp model has 79,500,000,010 parameters (296.2 GiB of float32); expected at most 1,073,741,824 (4.0 GiB)'],
+  },
   { title: 'mlp: widths as one string', text: named('model:\n  config: { hidden: "256,256" }\n'), expect: ['model.config.hidden: expected a list, got "256,256"'] },
   { title: 'vgg: a bad layout token', text: named('model:\n  family: vgg\n  config: { layout: [16, X, M] }\nmerge: { alphas: [uniform] }\n'), expect: ['model.config.layout[1]: expected vgg11, or a list of conv widths and "M" (max-pool), got "X"'] },
   { title: 'vgg: an unknown layout name', text: named('model:\n  family: vgg\n  config: { layout: vgg16 }\nmerge: { alphas: [uniform] }\n'), expect: ['model.config.layout: expected vgg11, or a list of conv widths and "M" (max-pool), got "vgg16"'] },

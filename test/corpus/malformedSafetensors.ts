@@ -47,6 +47,10 @@ export interface MlpCheckpointOptions {
   metadata?: Record<string, string | undefined>;
   /** Changes the tensors before encoding. */
   edit?: (tensors: NamedArrays) => void;
+  /** The data split recorded (default train 100 / merge 50 / test 50). */
+  split?: { train: number; merge: number; test: number };
+  /** What the file holds (default a base model); masks record how they were merged. */
+  kind?: 'base' | 'alpha';
 }
 
 /**
@@ -68,7 +72,16 @@ export function mlpCheckpoint(options: MlpCheckpointOptions = {}): Uint8Array {
   const metadata: Record<string, string | undefined> = {
     format: 'merge-train/2',
     architecture: JSON.stringify({ family: 'mlp', config: { hidden }, inputShape, numClasses }),
-    info: JSON.stringify({ kind: 'base', dataset: options.dataset ?? 'mnist', splitSeed: 0, split: { train: 100, merge: 50, test: 50 }, seed: 0, key: `mlp-${hidden.join('-')}` }),
+    info: JSON.stringify({
+      kind: options.kind ?? 'base',
+      dataset: options.dataset ?? 'mnist',
+      splitSeed: 0,
+      split: options.split ?? { train: 100, merge: 50, test: 50 },
+      key: `mlp-${hidden.join('-')}`,
+      ...(options.kind === 'alpha'
+        ? { merge: { method: 'uniform', options: {}, inputs: ['a', 'b'], meanAlpha: 0.5 } }
+        : { seed: 0 }),
+    }),
     layout: 'dense weights are [in, out]',
     ...options.metadata,
   };
@@ -142,6 +155,28 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
   bad('a parameter of the wrong shape', mlpCheckpoint({ edit: (t) => (t['fc1.bias'] = { shape: [5], data: new Float32Array(5) }) }), ['parameter fc1.bias has shape [5], expected [4]']),
   bad('integer weights', mlpCheckpoint({ edit: (t) => (t['fc1.bias'] = { shape: [4], data: new Int32Array(4) }) }), ['parameter fc1.bias has an integer or boolean dtype; expected floating-point weights']),
 
+  // --- Numbers that are not numbers ----------------------------------------------------------------
+  bad('NaN weights', mlpCheckpoint({ edit: (t) => t['fc1.weight']!.data.fill(NaN, 0, 3) }), ['tensor fc1.weight holds 3 NaN and 0 infinite values; expected finite weights']),
+  bad(
+    'infinite weights in two tensors',
+    mlpCheckpoint({ edit: (t) => [t['fc1.bias']!.data.fill(Infinity, 0, 1), t['fc2.weight']!.data.fill(-Infinity, 0, 2)] }),
+    ['tensor fc1.bias holds 0 NaN and 1 infinite values (2 tensors hold such values)'],
+  ),
+  {
+    title: 'NaN weights given to merge',
+    files: { 'a.safetensors': mlpCheckpoint(), 'b.safetensors': mlpCheckpoint({ edit: (t) => t['fc2.bias']!.data.fill(NaN) }) },
+    args: (path) => ['merge', path('a.safetensors'), path('b.safetensors'), '--alpha', 'uniform', '--out', path('out.safetensors')],
+    names: 'b.safetensors',
+    expect: ['tensor fc2.bias holds 10 NaN'],
+  },
+  {
+    title: 'NaN weights given to align',
+    files: { 'a.safetensors': mlpCheckpoint({ edit: (t) => t['fc1.weight']!.data.fill(NaN) }), 'b.safetensors': mlpCheckpoint() },
+    args: (path) => ['align', path('a.safetensors'), path('b.safetensors'), '--method', 'cca', '--out', path('out.safetensors')],
+    names: 'a.safetensors',
+    expect: ['tensor fc1.weight holds 3136 NaN'],
+  },
+
   // --- Not a file -------------------------------------------------------------------------------
   { title: 'a checkpoint that does not exist', files: {}, args: evalOf, names: 'model.safetensors', expect: ['cannot read', 'no such file'] },
   { title: 'a directory', files: { 'model.safetensors': null }, args: evalOf, names: 'model.safetensors', expect: ['cannot read', 'it is a directory'] },
@@ -181,6 +216,20 @@ export const malformedCheckpoints: MalformedCheckpoint[] = [
     args: (path) => ['merge', path('a.safetensors'), path('b.safetensors'), '--alpha', 'uniform', '--out', path('out.safetensors')],
     names: 'b.safetensors',
     expect: ['was aligned to another model than', 'align it to', 'first (merge-train align)'],
+  },
+  {
+    title: 'eval of checkpoints of one dataset and seed but other split sizes',
+    files: { 'a.safetensors': mlpCheckpoint(), 'b.safetensors': mlpCheckpoint({ split: { train: 100, merge: 60, test: 40 } }) },
+    args: (path) => ['eval', path('a.safetensors'), path('b.safetensors')],
+    names: 'b.safetensors',
+    expect: ['come from different data splits (merge 50 vs 60, test 50 vs 40)'],
+  },
+  {
+    title: 'alpha masks given as a model',
+    files: { 'alpha.safetensors': mlpCheckpoint({ kind: 'alpha' }) },
+    args: (path) => ['eval', path('alpha.safetensors')],
+    names: 'alpha.safetensors',
+    expect: ['holds alpha masks; expected a base model or an aligned model or a merged model'],
   },
   {
     title: 'align of checkpoints from different datasets',

@@ -365,7 +365,7 @@ describe('files', () => {
     await writeFile(path, new Uint8Array(3));
     await expect(readSafetensors(path)).rejects.toThrow(`${path} is not a valid safetensors file: it is 3 bytes long`);
     await expect(readSafetensors(join(dir, 'missing.safetensors'))).rejects.toThrow(
-      new InputError(`cannot read ${join(dir, 'missing.safetensors')}: no such file`),
+      new InputError(`cannot read ${join(dir, 'missing.safetensors')}: no such file or folder`),
     );
     await expect(readSafetensors(dir)).rejects.toBeInstanceOf(InputError);
   });

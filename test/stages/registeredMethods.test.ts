@@ -104,7 +104,7 @@ describe('an aligner and a merger registered from outside the library', () => {
     await succeed(['align', a, b, '--method', 'reverse', '--out', file('b-reverse.safetensors')]);
     await succeed(['merge', a, file('b-reverse.safetensors'), '--recipe', file('plugins.yaml'), '--alpha', 'leanA', '--out', file('merged.safetensors')]);
     const metrics = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8')) as RunMetrics;
-    const key = await recordedKey(file('merged.safetensors'));
+    const { key } = await recordedKey(file('merged.safetensors'));
     expect(key).toBe(metrics.merges.find((m) => m.label === 'reverse · leanA')!.key);
     const inRun = join(run, 'merges', `reverse-leanA-${key!.slice(0, 8)}.safetensors`);
     expect(Buffer.compare(readFileSync(file('merged.safetensors')), readFileSync(inRun))).toBe(0);

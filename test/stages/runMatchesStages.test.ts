@@ -20,7 +20,7 @@ merge: { alphas: [uniform, learned], steps: 4, evalEvery: 2, batchSize: 50, rese
 /** The file in `folder` that holds the artifact of `key`. */
 async function fileWithKey(folder: string, key: string): Promise<string> {
   for (const name of readdirSync(folder).filter((n) => n.endsWith('.safetensors'))) {
-    if ((await recordedKey(join(folder, name))) === key) return join(folder, name);
+    if ((await recordedKey(join(folder, name))).key === key) return join(folder, name);
   }
   throw new Error(`no file in ${folder} holds key ${key}`);
 }
@@ -60,13 +60,13 @@ describe('run and the stage commands make the same files for the same settings',
         const [a, b] = [join(run, 'models', 'model-0.safetensors'), join(run, 'models', 'model-1.safetensors')];
         const aligned = file(`b-${method}-${mode}.safetensors`);
         await succeed(['align', a, b, '--recipe', recipePath, '--method', method, '--batch-norm', mode, '--out', aligned]);
-        const alignedInRun = await fileWithKey(join(run, 'aligned'), (await recordedKey(aligned))!);
+        const alignedInRun = await fileWithKey(join(run, 'aligned'), (await recordedKey(aligned)).key!);
         expect(same(aligned, alignedInRun)).toBe(true);
         for (const alpha of ['uniform', 'learned']) {
           const merged = file(`m-${method}-${mode}-${alpha}.safetensors`);
           const masks = file(`alpha-${method}-${mode}-${alpha}.safetensors`);
           await succeed(['merge', a, aligned, '--recipe', recipePath, '--alpha', alpha, '--out', merged, '--masks-out', masks]);
-          const key = (await recordedKey(merged))!;
+          const key = (await recordedKey(merged)).key!;
           expect(same(merged, await fileWithKey(join(run, 'merges'), key)), `${alpha} merge`).toBe(true);
           expect(same(masks, await fileWithKey(join(run, 'masks'), key)), `${alpha} masks`).toBe(true);
         }

@@ -5,7 +5,8 @@ import { addRecipeOptions } from '../recipeOptions.js';
 import { recipeOption, runStageCommand, threadsOption } from './shared.js';
 
 function alignCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
-  return runStageCommand(options, 'align', async ({ recipe, ctx }) => {
+  const files = { inputs: [pathA, pathB], outputs: [{ flag: '--out', path: options.out as string }] };
+  return runStageCommand(options, 'align', files, async ({ recipe, ctx }) => {
     const [method] = recipe.align.methods;
     const out = options.out as string;
     const { made } = await alignStage({ a: pathA, b: pathB }, alignSettings(method!, recipe.align), () => ({ model: out }), ctx);

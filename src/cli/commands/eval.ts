@@ -5,7 +5,7 @@ import { addRecipeOptions } from '../recipeOptions.js';
 import { percent, runStageCommand, threadsOption } from './shared.js';
 
 function evalCommand(paths: string[], options: Record<string, unknown>): Promise<void> {
-  return runStageCommand(options, 'eval', async ({ ctx }) => {
+  return runStageCommand(options, 'eval', { inputs: paths, outputs: [] }, async ({ ctx }) => {
     const { models, ensemble } = await evaluateStage(paths, ctx, { ensemble: true });
     const { splits } = await ctx.data(dataInfoOf((await ctx.checkpoint(paths[0]!)).info));
     models.forEach((evaluation, i) => {

@@ -5,7 +5,11 @@ import { addRecipeOptions } from '../recipeOptions.js';
 import { recipeOption, runStageCommand, threadsOption } from './shared.js';
 
 function mergeCommand(pathA: string, pathB: string, options: Record<string, unknown>): Promise<void> {
-  return runStageCommand(options, 'merge', async ({ recipe, ctx }) => {
+  const outputs = [
+    { flag: '--out', path: options.out as string },
+    { flag: '--masks-out', path: options.masksOut as string | undefined },
+  ];
+  return runStageCommand(options, 'merge', { inputs: [pathA, pathB], outputs }, async ({ recipe, ctx }) => {
     const [alpha] = recipe.merge.alphas;
     const out = options.out as string;
     const masks = options.masksOut as string | undefined;

@@ -1,4 +1,5 @@
 import { selectBackend } from '../../backend/selectBackend.js';
+import { checkOutputFiles } from '../../io/outputPaths.js';
 import { loadRecipe, parseRecipe, withOverrides } from '../../recipe/loadRecipe.js';
 import type { Recipe } from '../../recipe/schema.js';
 import { StageContext } from '../../stages/context.js';
@@ -30,16 +31,25 @@ export async function recipeFromFlags(options: Record<string, unknown>, command:
   return { recipe: parseRecipe(withOverrides({ name: COMMAND_LINE.replace(' ', '-') }, overrides), COMMAND_LINE), source: COMMAND_LINE };
 }
 
+/** The files a stage command reads and writes, checked before any work starts. */
+export interface CommandFiles {
+  inputs: readonly string[];
+  outputs: { flag: string; path: string | undefined }[];
+}
+
 /**
- * Runs a stage command: its recipe from the flags, the backend it names, and a stage context for
- * `work`, freed afterwards.
+ * Runs a stage command: its recipe from the flags, its output files checked against its inputs
+ * (see checkOutputFiles), the backend it names, and a stage context for `work`, freed afterwards.
  */
 export async function runStageCommand(
   options: Record<string, unknown>,
   command: RecipeCommand,
+  files: CommandFiles,
   work: (run: { recipe: Recipe; source: string; ctx: StageContext }) => Promise<void>,
 ): Promise<void> {
   const { recipe, source } = await recipeFromFlags(options, command);
+  const outputs = files.outputs.flatMap(({ flag, path }) => (path === undefined ? [] : [{ flag, path }]));
+  await checkOutputFiles(outputs, files.inputs);
   await selectBackend(recipe.backend, { threads: options.threads as number | undefined });
   const ctx = new StageContext(terminalObserver(), recipe.data.cacheDir);
   try {

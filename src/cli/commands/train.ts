@@ -8,7 +8,8 @@ import { addRecipeOptions } from '../recipeOptions.js';
 import { percent, recipeOption, runStageCommand, threadsOption } from './shared.js';
 
 function trainCommand(options: Record<string, unknown>): Promise<void> {
-  return runStageCommand(options, 'train', async ({ recipe, source, ctx }) => {
+  const files = { inputs: [], outputs: [{ flag: '--out', path: options.out as string }] };
+  return runStageCommand(options, 'train', files, async ({ recipe, source, ctx }) => {
     checkRecipe(recipe, source, { merging: false });
     const out = options.out as string;
     const { made } = await trainStage(trainSettings(recipe), options.index as number, out, ctx);
