@@ -115,16 +115,25 @@ export async function readCheckpointInfo(path: string, kinds: readonly Checkpoin
 }
 
 /**
- * What the file at `path` holds, reading only its header: the key of the checkpoint there, nothing
- * (no file), or why it cannot be read (truncated, not a checkpoint).
+ * What the file at `path` holds, reading only its header: the key of the checkpoint there; nothing
+ * (no file, or a checkpoint that records no key, such as the first format's); or, for a damaged file
+ * (truncated, its header garbled), why it cannot be read. A file-system problem (permission, a folder
+ * in its place) is an InputError: the user's to fix.
  */
 export async function recordedKey(path: string): Promise<{ key?: string; unreadable?: string }> {
   if (!existsSync(path)) return {};
+  let metadata: Record<string, string>;
   try {
-    const info = JSON.parse((await readSafetensorsMetadata(path)).info ?? 'null') as { key?: unknown } | null;
-    return typeof info?.key === 'string' ? { key: info.key } : { unreadable: 'it records no key' };
+    metadata = await readSafetensorsMetadata(path);
   } catch (error) {
-    return { unreadable: error instanceof Error ? error.message : String(error) };
+    if (error instanceof InputError && error.message.startsWith(`${path} is not a valid safetensors file`)) return { unreadable: error.message };
+    throw error;
+  }
+  try {
+    const info = JSON.parse(metadata.info ?? 'null') as { key?: unknown } | null;
+    return typeof info?.key === 'string' ? { key: info.key } : {};
+  } catch (error) {
+    return { unreadable: `its metadata "info" is not JSON (${(error as Error).message})` };
   }
 }
 
@@ -277,23 +286,18 @@ export async function loadCheckpoint(path: string, kinds: readonly CheckpointKin
     throw new InputError(`${path}: metadata "format" is ${JSON.stringify(format).slice(0, 60)}; expected ${FORMAT}`);
   }
   const architecture = parseWith(architectureSchema, parseJson(metadata, 'architecture', path), 'architecture', path) as ArchitectureRecord;
-  let rawInfo = parseJson(metadata, 'info', path);
+  const rawInfo = parseJson(metadata, 'info', path);
   const datasetName = (rawInfo as { dataset?: unknown } | null)?.dataset;
   const dataset = typeof datasetName === 'string' ? datasetOf(datasetName, path) : undefined;
-  let tensors: NamedArrays | undefined;
-  if (format !== FORMAT) {
-    // A file of the first format has no key: its contents' hash stands in, so it is read first.
-    const contents = (await readSafetensors(path)).tensors;
-    tensors = contents;
-    try {
-      rawInfo = upgradeFirstFormat(rawInfo, dataset, () => contentHash(contents, metadata));
-    } catch (error) {
-      throw error instanceof InputError ? new InputError(`${path}: ${error.message}`) : error;
-    }
-  }
-  const info = parseWith(infoSchema, rawInfo, 'info', path);
-  ensureKind(info, path, kinds);
-  checkData(info, dataset ?? datasetOf(info.dataset, path), architecture, path);
+  /** The info, validated against what the caller can use and against the architecture. */
+  const checkedInfo = (value: unknown): CheckpointInfo => {
+    const info = parseWith(infoSchema, value, 'info', path);
+    ensureKind(info, path, kinds);
+    checkData(info, dataset ?? datasetOf(info.dataset, path), architecture, path);
+    return info;
+  };
+  // Everything the header can tell is checked before any data is read.
+  let info = format === FORMAT ? checkedInfo(rawInfo) : undefined;
   const spec = specOf(architecture, path);
   validateParams(spec, header.tensors, path);
   for (const [name, { dtype }] of Object.entries(header.tensors)) {
@@ -301,7 +305,16 @@ export async function loadCheckpoint(path: string, kinds: readonly CheckpointKin
       throw new InputError(`${path}: parameter ${name} has an integer or boolean dtype; expected floating-point weights (${floatDtypes.join(', ')})`);
     }
   }
-  tensors ??= (await readSafetensors(path)).tensors;
+  const { tensors } = await readSafetensors(path);
+  validateParams(spec, tensors, path); // the file may have been replaced since its header was read
+  if (!info) {
+    // A file of the first format has no key: its contents' hash stands in.
+    try {
+      info = checkedInfo(upgradeFirstFormat(rawInfo, dataset, () => contentHash(tensors, metadata)));
+    } catch (error) {
+      throw error instanceof InputError && !error.message.startsWith(path) ? new InputError(`${path}: ${error.message}`) : error;
+    }
+  }
   ensureFinite(tensors, path);
   return { spec, params: arraysToTensors(tensors), info };
 }

@@ -10,7 +10,7 @@
  *    2-core machine: during initialisation `os.cpus()` reports twice the requested count.
  * Measured on 2 cores: a 1024^3 matMul at 21 GFLOP/s on one thread, 49 GFLOP/s on two.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,11 +22,20 @@ const require = createRequire(import.meta.url);
 /** Scratch folders are named after the process that made them: `merge-train-wasm-<pid>-<random>`. */
 const SCRATCH_PREFIX = 'merge-train-wasm-';
 
-/** Removes the scratch folders of processes that are gone (killed, so their exit clean-up never ran). */
+/**
+ * Removes this user's scratch folders of processes that are gone (killed, so their exit clean-up
+ * never ran). Best effort: a folder that cannot be removed is left for its owner.
+ */
 function sweepScratch(): void {
   for (const name of readdirSync(os.tmpdir())) {
     const owner = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)?.[1];
-    if (owner !== undefined && !isProcessAlive(Number(owner))) rmSync(join(os.tmpdir(), name), { recursive: true, force: true });
+    if (owner === undefined || isProcessAlive(Number(owner))) continue;
+    const path = join(os.tmpdir(), name);
+    try {
+      if (lstatSync(path).uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another user's, or gone meanwhile
+    }
   }
 }
 

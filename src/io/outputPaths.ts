@@ -1,15 +1,19 @@
 import { access, constants, realpath, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { ensureWritableTarget } from './atomicWrite.js';
 import { describeFsError } from './fsErrors.js';
 
-/** A path as the file system sees it: symbolic links followed where the path exists. */
+/** A path as the file system sees it: symbolic links followed, in its folder too where the file is not there yet. */
 async function canonicalPath(path: string): Promise<string> {
   try {
     return await realpath(path);
   } catch {
-    return resolve(path);
+    try {
+      return join(await realpath(dirname(path)), basename(path));
+    } catch {
+      return resolve(path);
+    }
   }
 }
 

@@ -8,7 +8,6 @@
  * reference validation rules and reports each problem as an {@link InputError} before it allocates
  * any tensor.
  */
-import { constants } from 'node:buffer';
 import { open, stat } from 'node:fs/promises';
 import { InputError } from '../util/errors.js';
 import { describeFsError, fileKind, isFsError } from './fsErrors.js';
@@ -448,10 +447,13 @@ async function withValidatedHeader<T>(
  */
 export function readSafetensors(path: string): Promise<SafetensorsContents> {
   return withValidatedHeader(path, async (handle, layout, dataStart, dataLength, fail) => {
-    if (dataLength > MAX_DATA_BYTES) {
-      fail(`its tensors hold ${dataLength} bytes; merge-train reads at most ${MAX_DATA_BYTES} (the largest array this Node.js holds)`);
+    if (dataLength > MAX_DATA_BYTES) fail(`its tensors hold ${dataLength} bytes; merge-train reads at most ${MAX_DATA_BYTES} (4 GiB)`);
+    let data: Uint8Array;
+    try {
+      data = new Uint8Array(dataLength);
+    } catch {
+      throw new InputError(`cannot read ${path}: its ${dataLength} bytes of tensors do not fit in this process's memory`);
     }
-    const data = new Uint8Array(dataLength);
     await readFully(handle, data, dataStart, fail);
     return { tensors: extractTensors(layout, data, true, fail), metadata: layout.metadata };
   });
@@ -483,8 +485,8 @@ export async function readSafetensorsMetadata(path: string): Promise<Record<stri
 /** The most one read call asks for: a single read of 2 GiB or more is out of Node's range. */
 const READ_CHUNK_BYTES = 1 << 30;
 
-/** The largest data section the reader allocates (one typed array). */
-export const MAX_DATA_BYTES = constants.MAX_LENGTH;
+/** The largest data section the reader allocates: 4 GiB, what one typed array holds on Node.js 20 and the WASM heap at most. */
+export const MAX_DATA_BYTES = 2 ** 32;
 
 /** Fills `target` from the file at `position`; a short read means the file shrank under us. */
 async function readFully(

@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.js';
 import type { RunObserver } from '../util/observer.js';
+import { atExit } from '../util/processCleanup.js';
 import { observerReplayer } from './observerRelay.js';
 import type { JobEnvironment, StageJob, WorkerMessage } from './stageJobs.js';
 
@@ -19,6 +20,9 @@ function startWorker(threads: number, observer: RunObserver): { run(job: StageJo
   const { file, execArgv } = workerEntry();
   const replay = observerReplayer(observer);
   const child = fork(file, [], { execArgv, env: { ...process.env, MERGE_TRAIN_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // If this process is ended (Ctrl-C), its workers end with it rather than write on after it.
+  const cancelKill = atExit(() => child.kill());
+  child.on('exit', cancelKill);
   let pending: { job: StageJob; resolve: () => void; reject: (error: Error) => void } | undefined;
   const fail = (error: Error) => {
     pending?.reject(error);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metricsPath } from '../artifacts/metrics.js';
 import { temporaryWriter, writeJsonAtomic } from '../io/atomicWrite.js';
-import { fileKind } from '../io/fsErrors.js';
+import { describeFsError, fileKind, isFsError } from '../io/fsErrors.js';
 import { checkOutputFolder } from '../io/outputPaths.js';
 import { trainSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
@@ -110,12 +110,32 @@ async function sweepTemporaryFiles(dir: string): Promise<void> {
  * settings are reused). Temporary files of killed runs are swept; the recipe is written as recipe.json.
  */
 export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<() => Promise<void>> {
+  try {
+    return await claimFolder(layout, recipe, restart);
+  } catch (error) {
+    if (isFsError(error)) throw new InputError(`cannot use ${layout.dir} as a run folder: ${describeFsError(error)}`);
+    throw error;
+  }
+}
+
+/** The identity recorded in a folder's recipe.json, or undefined when it holds none of this merge-train. */
+async function savedIdentity(layout: RunLayout): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(layout.recipe)) return undefined;
+  try {
+    return identityOf(JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe);
+  } catch {
+    return undefined; // not JSON, or not a recipe this merge-train reads
+  }
+}
+
+async function claimFolder(layout: RunLayout, recipe: Recipe, restart: boolean): Promise<() => Promise<void>> {
   await checkOutputFolder(layout.dir);
   if (existsSync(layout.dir)) {
-    const stats = await lstat(layout.dir);
+    const stats = await stat(layout.dir); // a link to a folder is a folder
     if (!stats.isDirectory()) throw new InputError(`${layout.dir} is ${fileKind(stats)}, not a folder; choose a new or empty folder for the run`);
-    if (!existsSync(layout.recipe) && (await contentsOf(layout.dir)).length > 0) {
-      throw new InputError(`${layout.dir} is not a merge-train run folder (it holds files and no recipe.json), and a run would write over them; choose a new or empty folder`);
+    const isRunFolder = (await savedIdentity(layout)) !== undefined || existsSync(layout.models);
+    if (!isRunFolder && (await contentsOf(layout.dir)).length > 0) {
+      throw new InputError(`${layout.dir} is not a merge-train run folder (it holds files and no recipe of merge-train's), and a run would write over them; choose a new or empty folder`);
     }
   }
   await mkdir(layout.dir, { recursive: true });
@@ -124,14 +144,9 @@ export async function claimRunDirectory(layout: RunLayout, recipe: Recipe, resta
     await sweepTemporaryFiles(layout.dir);
     // Until a base model is there, nothing ties the folder to the settings it was started with.
     const hasModels = existsSync(layout.models) && (await readdir(layout.models)).some((name) => /^model-\d+\.safetensors$/.test(name));
-    if (existsSync(layout.recipe) && hasModels) {
-      let savedIdentity: Record<string, unknown> | undefined;
-      try {
-        savedIdentity = identityOf(JSON.parse(await readFile(layout.recipe, 'utf8')) as Recipe);
-      } catch {
-        savedIdentity = undefined; // not JSON, or not a recipe this merge-train reads
-      }
-      const change = savedIdentity === undefined ? 'its recipe.json is not a recipe of this merge-train' : firstChange(savedIdentity, identityOf(recipe));
+    if (hasModels) {
+      const saved = await savedIdentity(layout);
+      const change = saved === undefined ? 'its recipe.json is not a recipe of this merge-train' : firstChange(saved, identityOf(recipe));
       if (change && !restart) {
         throw new InputError(
           `${layout.dir} holds a run of other base models (${change}); its data, model and training settings are fixed (alignment and merge settings may change), so choose another --out, or add --restart to start it over (base models trained with the same settings are kept)`,

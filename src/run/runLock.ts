@@ -1,12 +1,16 @@
 import { readFileSync, unlinkSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { InputError } from '../util/errors.js';
 import { atExit, isProcessAlive } from '../util/processCleanup.js';
 
 /** The lock file of a run folder. */
 export const LOCK_FILE = '.merge-train.lock';
+
+/** A lock that cannot be read is assumed held for this long (a holder may be writing it), then taken over. */
+const UNREADABLE_LOCK_MS = 60_000;
 
 /** Who holds a run folder. */
 interface LockHolder {
@@ -35,39 +39,68 @@ function holderAlive(holder: LockHolder): boolean {
   return holder.processStart === undefined || processStart(holder.pid) === holder.processStart;
 }
 
+/** The lock's text and who it names, or undefined for a holder when it cannot be parsed. */
+async function readLock(path: string): Promise<{ text: string; holder?: LockHolder } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  try {
+    return { text, holder: JSON.parse(text) as LockHolder };
+  } catch {
+    return { text };
+  }
+}
+
 /**
  * Locks run folder `dir` for this process: a second run on it is refused, naming the holder, while
- * this one lives. A lock whose holder is gone (killed) is taken over. Returns the release, which also
- * runs when the process ends.
+ * this one lives. The lock appears whole or not at all (written aside, then linked into place), and a
+ * lock whose holder is gone (killed) is taken over by moving it aside first, so two runs that find
+ * the same stale lock cannot both take it. Returns the release, which also runs when the process ends.
  */
 export async function lockRunFolder(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, processStart: processStart(process.pid), host: os.hostname(), since: new Date().toISOString() };
+  const text = JSON.stringify(me);
+  // Named as temporary files are, so a sweep removes those a killed process left.
+  const unique = () => join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   for (let attempt = 0; attempt < 5; attempt++) {
+    const written = unique();
+    await writeFile(written, text);
     try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(JSON.stringify(me));
-      await handle.close();
+      await link(written, path); // fails if a lock is there: the check and the taking are one step
       const cancel = atExit(() => {
-        if (readFileSync(path, 'utf8') === JSON.stringify(me)) unlinkSync(path);
+        if (readFileSync(path, 'utf8') === text) unlinkSync(path);
       });
       return async () => {
         cancel();
-        if ((await readFile(path, 'utf8').catch(() => '')) === JSON.stringify(me)) await unlink(path).catch(() => undefined);
+        if ((await readFile(path, 'utf8').catch(() => '')) === text) await unlink(path).catch(() => undefined);
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(written).catch(() => undefined);
     }
-    let holder: LockHolder | undefined;
+    const found = await readLock(path);
+    if (!found) continue;
+    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs, () => Date.now()));
+    const held = found.holder ? holderAlive(found.holder) : age < UNREADABLE_LOCK_MS;
+    if (held) {
+      const who = found.holder ? `pid ${found.holder.pid} on ${found.holder.host}, since ${found.holder.since}` : 'its lock is being written';
+      throw new InputError(`${dir} is in use by another merge-train run (${who}); wait for it to end, or choose another --out`);
+    }
+    // Stale: move it aside, and go on only if what was moved is the stale lock itself.
+    const aside = unique();
     try {
-      holder = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
+      await rename(path, aside);
     } catch {
-      holder = undefined; // torn or unreadable: no one can be holding it through that
+      continue; // someone else moved it first
     }
-    if (holder && holderAlive(holder)) {
-      throw new InputError(`${dir} is in use by another merge-train run (pid ${holder.pid} on ${holder.host}, since ${holder.since}); wait for it to end, or choose another --out`);
-    }
-    await unlink(path).catch(() => undefined);
+    const moved = await readFile(aside, 'utf8').catch(() => '');
+    if (moved !== found.text) await link(aside, path).catch(() => undefined); // a fresh lock: put it back
+    await unlink(aside).catch(() => undefined);
   }
-  throw new InputError(`${dir}: could not take its lock ${path}; another run keeps taking it`);
+  throw new InputError(`${dir}: could not take its lock ${path}; other runs keep taking it`);
 }

@@ -137,7 +137,10 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     await writeRunMetrics(layout.dir, metrics);
     return { metrics, dir: layout.dir };
   } finally {
-    await ctx.dispose();
-    await release();
+    try {
+      await ctx.dispose();
+    } finally {
+      await release();
+    }
   }
 }

@@ -22,7 +22,8 @@ export function resumeFile(output: string, key: string, label: string, observer:
         state = await loadResumeState(path, key);
       } catch (error) {
         // Damaged (a crash mid-write of an older version, a full disk): start over, keeping the file.
-        if (!(error instanceof InputError)) throw error;
+        const damaged = error instanceof InputError && (error.message.startsWith(`${path} is not a valid safetensors file`) || error.message.startsWith(`${path} is not a resumable state`));
+        if (!damaged) throw error;
         await setAside(path, error.message, observer);
         return undefined;
       }

@@ -27,7 +27,8 @@ function install(): void {
   for (const signal of signals) {
     process.once(signal, () => {
       runTasks();
-      process.kill(process.pid, signal);
+      // Ending as the signal says, unless the program that uses merge-train handles it itself.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
 }

@@ -10,7 +10,6 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunMetrics } from '../../src/artifacts/metrics.js';
 import { temporaryWriter } from '../../src/io/atomicWrite.js';
-import { isProcessAlive } from '../../src/util/processCleanup.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,9 +42,13 @@ function filesUnder(dir: string): Map<string, number> {
 /**
  * Runs the CLI with `args` and SIGKILLs it when `killNow(writes, elapsedMs)` says so, `writes` being
  * how many files (or new versions of a file) appeared under `watched` so far, polled every 5 ms.
- * Resolves with the writes seen and whether it was killed before it finished.
+ * Resolves with the writes seen, whether it was killed before it finished, and its pid.
  */
-export function runAndKill(args: string[], watched: string, killNow: (writes: number, elapsedMs: number) => boolean): Promise<{ writes: number; killed: boolean }> {
+export function runAndKill(
+  args: string[],
+  watched: string,
+  killNow: (writes: number, elapsedMs: number) => boolean,
+): Promise<{ writes: number; killed: boolean; pid: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', `${root}/src/cli/main.ts`, ...args], { cwd: root, stdio: 'ignore' });
@@ -61,7 +64,7 @@ export function runAndKill(args: string[], watched: string, killNow: (writes: nu
     }, 5);
     child.on('exit', (_code, signal) => {
       clearInterval(poll);
-      resolve({ writes, killed: signal === 'SIGKILL' });
+      resolve({ writes, killed: signal === 'SIGKILL', pid: child.pid! });
     });
   });
 }
@@ -96,12 +99,14 @@ export function artifactHashes(dir: string): Record<string, string> {
   return hashes;
 }
 
-/** What should not outlive a run: temporary files in the folder, a lock, scratch folders of dead processes. */
-export function leftovers(dir: string): string[] {
-  const inFolder = [...filesUnder(dir).keys()].map((path) => relative(dir, path)).filter((name) => temporaryWriter(name.split('/').at(-1)!) !== undefined || name === '.merge-train.lock' || name.endsWith('.training.safetensors'));
-  const scratch = readdirSync(tmpdir()).filter((name) => {
-    const owner = /^merge-train-wasm-(\d+)-/.exec(name)?.[1];
-    return owner !== undefined && !isProcessAlive(Number(owner));
-  });
+/**
+ * What should not outlive the runs of processes `pids` on `dir`: temporary files in the folder, a
+ * lock, training states, scratch folders of those processes.
+ */
+export function leftovers(dir: string, pids: readonly number[]): string[] {
+  const inFolder = [...filesUnder(dir).keys()]
+    .map((path) => relative(dir, path))
+    .filter((name) => temporaryWriter(name.split('/').at(-1)!) !== undefined || name === '.merge-train.lock' || name.endsWith('.training.safetensors'));
+  const scratch = readdirSync(tmpdir()).filter((name) => pids.some((pid) => name.startsWith(`merge-train-wasm-${pid}-`)));
   return [...inFolder, ...scratch.map((name) => join(tmpdir(), name))];
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,8 +66,12 @@ describe('a folder given as --out', () => {
     mkdirSync(join(dir, 'figures'));
     writeFileSync(join(dir, 'figures', 'mine.png'), 'a figure of my own');
     const claim = claimRunDirectory(runLayout(dir), recipe(), true);
-    await expect(claim).rejects.toThrow(/is not a merge-train run folder \(it holds files and no recipe\.json\)/);
+    await expect(claim).rejects.toThrow(/is not a merge-train run folder \(it holds files and no recipe of merge-train's\)/);
     expect(readFileSync(join(dir, 'figures', 'mine.png'), 'utf8')).toBe('a figure of my own');
+    // nor is a project folder that happens to hold a recipe.json of its own
+    writeFileSync(join(dir, 'recipe.json'), '{"ingredients": ["flour"]}');
+    await expect(claimRunDirectory(runLayout(dir), recipe(), false)).rejects.toThrow(/is not a merge-train run folder/);
+    expect(readFileSync(join(dir, 'recipe.json'), 'utf8')).toBe('{"ingredients": ["flour"]}');
   });
 
   it('is locked while a run uses it: a second run is refused naming the holder, a dead holder\'s lock is taken over', async () => {
@@ -79,5 +83,12 @@ describe('a folder given as --out', () => {
     writeFileSync(join(layout.dir, '.merge-train.lock'), JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), since: 'then' }));
     await (await claimRunDirectory(layout, recipe(), false))();
     expect(existsSync(join(layout.dir, '.merge-train.lock'))).toBe(false);
+    // A lock that cannot be read may be being written: held while fresh, taken over once old.
+    writeFileSync(join(layout.dir, '.merge-train.lock'), '{"pid": 12');
+    await expect(claimRunDirectory(layout, recipe(), false)).rejects.toThrow(/is in use by another merge-train run \(its lock is being written\)/);
+    const old = new Date(Date.now() - 5 * 60_000);
+    utimesSync(join(layout.dir, '.merge-train.lock'), old, old);
+    await (await claimRunDirectory(layout, recipe(), false))();
+    expect(readdirSync(layout.dir).filter((name) => name.startsWith('.merge-train.lock'))).toEqual([]);
   });
 });
