@@ -5,7 +5,7 @@
  * the alpha raster into the chart area and the colour bar to its right.
  */
 
-import { createCanvas, type Canvas } from 'canvas';
+import { createCanvas, type Canvas } from '@napi-rs/canvas';
 import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
 
 import { ensure } from '../util/errors.js';

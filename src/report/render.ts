@@ -1,14 +1,18 @@
 /**
- * Turns a Chart.js configuration into PNG and SVG bytes (server-side, via chartjs-node-canvas) and writes them.
+ * Turns a Chart.js configuration into PNG and SVG bytes and writes them. Drawing is done by
+ * @napi-rs/canvas (Skia, shipped prebuilt inside its npm package: no compiler, no system library),
+ * with the DejaVu Sans fonts of the npm package dejavu-fonts-ttf, so a figure looks the same on every
+ * machine; the SVG's text is drawn as paths for the same reason.
  */
 
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import type { ChartConfiguration, Plugin } from 'chart.js';
-import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import { createCanvas, GlobalFonts, SvgExportFlag, type Canvas, type SvgCanvas } from '@napi-rs/canvas';
+import { Chart, type ChartConfiguration, type Plugin } from 'chart.js/auto';
 
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { applyChartDefaults, FIGURE } from './theme.js';
+import { applyChartDefaults, FIGURE, FONT_NAME } from './theme.js';
 
 /** A rendered figure: the same chart as a raster (PNG) and as vector graphics (SVG). */
 export interface Figure {
@@ -22,11 +26,7 @@ export interface FigureSize {
   height?: number;
 }
 
-/**
- * Paints the theme background before anything else is drawn.
- * chartjs-node-canvas's own background plugin composites with 'destination-over', which cairo's SVG
- * surface can only emulate by rasterising, so ours paints first with plain 'source-over' instead.
- */
+/** Paints the theme background before anything else is drawn. */
 const whiteBackground: Plugin = {
   id: 'mergeTrainBackground',
   beforeDraw(chart) {
@@ -38,29 +38,18 @@ const whiteBackground: Plugin = {
   },
 };
 
-interface Renderers {
-  png: ChartJSNodeCanvas;
-  svg: ChartJSNodeCanvas;
-}
+let prepared = false;
 
-/** One pair of renderers per size: each loads its own copy of Chart.js, which is slow enough to be worth reusing. */
-const rendererCache = new Map<string, Renderers>();
-
-function renderersFor(width: number, height: number): Renderers {
-  const key = `${width}x${height}`;
-  let renderers = rendererCache.get(key);
-  if (!renderers) {
-    const chartCallback = (chartJs: Parameters<typeof applyChartDefaults>[0]): void => {
-      applyChartDefaults(chartJs);
-      chartJs.register(whiteBackground);
-    };
-    renderers = {
-      png: new ChartJSNodeCanvas({ width, height, chartCallback }),
-      svg: new ChartJSNodeCanvas({ width, height, chartCallback, type: 'svg' }),
-    };
-    rendererCache.set(key, renderers);
+/** Registers the bundled fonts with the renderer and the theme with Chart.js, once per process. */
+function prepare(): void {
+  if (prepared) return;
+  prepared = true;
+  const require = createRequire(import.meta.url);
+  for (const file of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) {
+    GlobalFonts.registerFromPath(require.resolve(`dejavu-fonts-ttf/ttf/${file}`), FONT_NAME);
   }
-  return renderers;
+  applyChartDefaults(Chart);
+  Chart.register(whiteBackground);
 }
 
 function checkSize(name: string, value: number): number {
@@ -70,6 +59,24 @@ function checkSize(name: string, value: number): number {
   return value;
 }
 
+/** Draws `config` once on `canvas` and returns what `read` takes from it before the chart is destroyed (which clears it). */
+function drawn<C extends Canvas | SvgCanvas>(canvas: C, config: ChartConfiguration, read: (canvas: C) => Buffer): Buffer {
+  const options = { ...config.options, responsive: false, animation: false as const, devicePixelRatio: 1 };
+  // Chart.js types its item as a DOM canvas; Skia's has the same drawing API.
+  const chart = new Chart(canvas as unknown as HTMLCanvasElement, { ...config, options } as ChartConfiguration);
+  try {
+    return read(canvas);
+  } finally {
+    chart.destroy();
+  }
+}
+
+/** The SVG with a viewBox, so that a document can scale it to any width (Skia writes width and height only). */
+function withViewBox(svg: Buffer, width: number, height: number): Buffer {
+  const text = svg.toString('utf8');
+  return text.includes('viewBox=') ? svg : Buffer.from(text.replace(/<svg /, `<svg viewBox="0 0 ${width} ${height}" `), 'utf8');
+}
+
 /**
  * Renders `config` to PNG and SVG with the report theme (fonts, colours, white background).
  *
@@ -77,12 +84,13 @@ function checkSize(name: string, value: number): number {
  * Chart.js options `responsive` and `animation` are forced off by the renderer.
  */
 export function renderChart(config: ChartConfiguration, options: FigureSize = {}): Figure {
+  prepare();
   const width = checkSize('width', options.width ?? FIGURE.width);
   const height = checkSize('height', options.height ?? FIGURE.height);
-  const renderers = renderersFor(width, height);
-  const png = renderers.png.renderToBufferSync(config, 'image/png');
-  const svg = renderers.svg.renderToBufferSync(config, 'image/svg+xml');
-  return { png, svg };
+  return {
+    png: drawn(createCanvas(width, height), config, (canvas) => canvas.toBuffer('image/png')),
+    svg: withViewBox(drawn(createCanvas(width, height, SvgExportFlag.ConvertTextToPaths), config, (canvas) => canvas.getContent()), width, height),
+  };
 }
 
 /**

@@ -5,12 +5,11 @@
 
 import type { Chart } from 'chart.js';
 
+/** The font of all text: DejaVu Sans, which the renderer loads from the npm package dejavu-fonts-ttf. */
+export const FONT_NAME = 'DejaVu Sans';
 
-/**
- * Font family for all text. DejaVu Sans ships with most Linux systems (and is what canvas falls back to there);
- * the rest of the list keeps text sans-serif elsewhere.
- */
-export const FONT_FAMILY = "'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif";
+/** The font family as CSS: the bundled font, then sans-serif should anything else draw the text. */
+export const FONT_FAMILY = `'${FONT_NAME}', sans-serif`;
 
 /** Font sizes in px, chosen to stay legible when a 900 px wide figure is scaled to one paper column. */
 export const FONT_SIZES = {

@@ -1,6 +1,6 @@
 /** Test helpers: decode rendered PNGs into pixels. */
 
-import { createCanvas, loadImage } from 'canvas';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
 
 /** Decoded RGBA pixels of an image. */
 export interface Pixels {

@@ -24,6 +24,8 @@ describe('renderChart', () => {
     expect(distinctColours(pixels)).toBeGreaterThan(20);
     expect(looksLikeSvg(figure.svg)).toBe(true);
     expect(figure.svg.toString('utf8')).toContain(`viewBox="0 0 ${FIGURE.width} ${FIGURE.height}"`);
+    // Text is drawn as outlines of the bundled font, so the vector version needs no font where it is read.
+    expect(figure.svg.toString('utf8')).not.toMatch(/<text\b/);
   });
 
   it('honours a custom size', async () => {
