@@ -135,15 +135,17 @@ export class StageContext {
     return prepared;
   }
 
-  /** Diagonal Fisher information of `params` on the merge split of `data`, computed once per model and mode. */
+  /**
+   * Diagonal Fisher information of `params` on the merge split of `data`, computed once per model and
+   * mode (its time counts in the stage that first asks for it).
+   */
   fisherOf(data: LoadedData, spec: ModelSpec, params: ParamMap, mode: FisherMode): ParamMap {
     let cache = this.fisher.get(data);
     if (!cache) {
       cache = fisherCache(data.merge());
       this.fisher.set(data, cache);
     }
-    const fisher = cache;
-    return this.time('fisher information', () => fisher.fisherOf(spec, params, mode));
+    return cache.fisherOf(spec, params, mode);
   }
 
   /** Frees what was loaded or prepared from `path`, and the Fisher information of those (the run is done with it). */
