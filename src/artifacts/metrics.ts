@@ -63,6 +63,57 @@ const alphaCurve = z.looseObject({
   bestStep: z.number().optional(),
 });
 
+/** One node of a hierarchical merge tree: a base model (a leaf, level 0) or the merge of its inputs. */
+const treeNode = z.looseObject({
+  /** A base model's name ("model 3"), or the merged model's key. */
+  id: z.string(),
+  /** 0 for base models; a merge is one level above the higher of its inputs. */
+  level: z.number().int().nonnegative(),
+  /** The ids of the nodes merged here, the one the other was aligned to first; empty for a leaf. */
+  inputs: z.array(z.string()),
+  /** The base models under this node, by name, in order. */
+  members: z.array(z.string()),
+  ...evaluation,
+});
+
+/** A merge of N base models into one by a many-model strategy. */
+const manyMerge = z.looseObject({
+  key: z.string(),
+  /** How the report names the variant across N: strategy, alignment and merge ("hierarchical · cca · learned"). */
+  label: z.string(),
+  /** The strategy (all-to-one, hierarchical), the alignment label and the merge label. */
+  strategy: z.string(),
+  alignLabel: z.string(),
+  alphaLabel: z.string(),
+  /** N: how many base models were merged. */
+  models: z.number().int().min(2),
+  /** The base models merged, by name; for all-to-one the reference first. */
+  members: z.array(z.string()),
+  ...evaluation,
+  /** For hierarchical merging: every node of the tree, leaves first, the root last. */
+  tree: z.array(treeNode).optional(),
+  /** Set when learned weights diverged somewhere in the merge. */
+  warning: z.string().optional(),
+});
+
+/** What N merged models are compared with: the logit ensemble of the same N, and their mean accuracy. */
+const manyReference = z.looseObject({
+  models: z.number().int().min(2),
+  ensemble: z.object(evaluation),
+  /** Mean test accuracy and loss of the N base models, with the sample standard deviation of the accuracy. */
+  meanBase: z.object({ ...evaluation, testAccuracyStd: z.number() }),
+});
+
+/** Per feature space: for every unit, its largest and second-largest absolute value (see correlationAnalysis). */
+const spaceCorrelations = z.looseObject({
+  /** Each of model A's units: its top-1 and top-2 absolute correlation with model B's units. */
+  top1Correlation: z.array(z.number()),
+  top2Correlation: z.array(z.number()),
+  /** Each column of the CCA transform, normalised as correlationAnalysis says: its top-1 and top-2 absolute coefficients. */
+  top1Coefficient: z.array(z.number()).optional(),
+  top2Coefficient: z.array(z.number()).optional(),
+});
+
 export const runMetricsSchema = z.looseObject({
   dataset: z.string(),
   models: z.array(modelMetrics),
@@ -78,6 +129,10 @@ export const runMetricsSchema = z.looseObject({
   split: z.object({ train: z.number(), merge: z.number(), test: z.number() }).optional(),
   /** Per alignment (by label), per feature space: the aligner's diagnostics (canonical correlations...). */
   alignment: z.record(z.string(), z.unknown()).optional(),
+  /** Merges of many models: each (strategy variant, N), and the references for each N. */
+  many: z.object({ merges: z.array(manyMerge), references: z.array(manyReference) }).optional(),
+  /** Per alignment (by label), per feature space: how units correlate across the two models. */
+  correlations: z.record(z.string(), z.record(z.string(), spaceCorrelations)).optional(),
   /** What reproduces the numbers: the hash of the resolved recipe and every seed it implies. */
   reproducibility: z.object({ recipeHash: z.string(), seeds: z.record(z.string(), z.unknown()) }).optional(),
   /** How the run computed: wasm threads, training jobs, and the main process's peak resident memory. */
@@ -88,6 +143,10 @@ export type RunMetrics = z.infer<typeof runMetricsSchema>;
 export type ModelMetrics = z.infer<typeof modelMetrics>;
 export type MergeMetrics = z.infer<typeof mergeMetrics>;
 export type AlphaCurve = z.infer<typeof alphaCurve>;
+export type ManyMergeMetrics = z.infer<typeof manyMerge>;
+export type ManyReference = z.infer<typeof manyReference>;
+export type TreeNode = z.infer<typeof treeNode>;
+export type SpaceCorrelations = z.infer<typeof spaceCorrelations>;
 
 /** Where a run directory keeps its metrics. */
 export function metricsPath(dir: string): string {
