@@ -75,7 +75,7 @@ export const resnetFamily = defineFamily({
     const fc = spec.dense('fc', channels, numClasses, `stage${config.blocks.length}`, null);
 
     const convBn = (weights: ParamMap, { conv, norm }: ConvUnit, x: tf.Tensor4D, stride: number, context?: ForwardContext): tf.Tensor4D => {
-      const out = conv2d(weights, conv, x, stride, 'same');
+      const out = conv2d(weights, conv, x, stride, 'same', context);
       return norm ? (batchNorm(weights, norm, out, context) as tf.Tensor4D) : out;
     };
 

@@ -66,6 +66,25 @@ export interface ForwardContext {
    * replaces the pre-activation. Used for per-example gradients (Fisher information).
    */
   affine?: (layer: AffineLayer, input: tf.Tensor2D, preActivation: tf.Tensor2D) => tf.Tensor2D;
+  /**
+   * Called with each convolution's input [batch, h, w, in], its output (bias included) [batch, oh, ow,
+   * out] and how it was applied; its return value replaces the output. Used for per-example gradients
+   * (Fisher information): the kernel's gradient needs the input's patches, which the geometry fixes.
+   */
+  conv?: (layer: ConvLayer, input: tf.Tensor4D, output: tf.Tensor4D, geometry: ConvGeometry) => tf.Tensor4D;
+  /**
+   * Called with each BatchNorm layer's input and output [batch, ..., channels]; its return value
+   * replaces the output. Used for per-example gradients of the scale and shift (Fisher information).
+   * With this hook, inference mode computes BatchNorm as the equivalent per-channel x * a + b, whose
+   * gradient is cheaper than tf.batchNorm's (outputs equal up to rounding).
+   */
+  batchNorm?: (layer: BatchNormLayer, input: tf.Tensor, output: tf.Tensor) => tf.Tensor;
+}
+
+/** How a forward pass applies a convolution: its stride (both axes) and padding, as tf.conv2d takes them. */
+export interface ConvGeometry {
+  strides: number;
+  pad: 'same' | 'valid' | number;
 }
 
 /** A convolution as a spec declares it: its kernel [kh, kw, in, out] and bias [out], if it has one. */

@@ -79,7 +79,7 @@ export const vggFamily = defineFamily({
             continue;
           }
           const { conv, norm } = convs[index++]!;
-          h = conv2d(weights, conv, h, 1, 'same');
+          h = conv2d(weights, conv, h, 1, 'same', context);
           if (norm) h = batchNorm(weights, norm, h, context) as tf.Tensor4D;
           h = tf.relu(h);
           if (context?.probe) context.probe(`conv${index}`, channelsAsSamples(h));
