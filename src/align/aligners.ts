@@ -6,6 +6,7 @@ import { ccaTransform, SingularCovarianceError } from './cca.js';
 import type { SpaceMoments } from './moments.js';
 import { activationMatching } from './permutation.js';
 import type { Transforms } from './transform.js';
+import { weightMatching, weightMatchingMany } from './weightMatching.js';
 
 /** What an aligner sees: the spec and both models (in the BatchNorm mode's form), and statistics if it asked for them. */
 export interface AlignInput {
@@ -16,6 +17,8 @@ export interface AlignInput {
   paramsB: ParamMap;
   /** Activation moments of every feature space on the merge split; present when the aligner needs statistics. */
   moments?: SpaceMoments[];
+  /** Seed of the aligner's random choices (the recipe's seed); given to aligners that declare `usesSeed`. */
+  seed?: number;
 }
 
 /** Per-space numbers an aligner reports, e.g. mean canonical correlation. */
@@ -29,18 +32,43 @@ export interface AlignResult {
   warnings: string[];
 }
 
+/** What an aligner's joint form sees: every model (the reference first), in one BatchNorm form. */
+export interface AlignManyInput {
+  spec: ModelSpec;
+  models: readonly ParamMap[];
+  seed?: number;
+}
+
+export interface AlignManyResult {
+  /** For each model after the first, one transform per feature space into the first model's frame. */
+  transforms: Transforms[];
+  diagnostics: AlignDiagnostics;
+  warnings: string[];
+}
+
 export interface AlignerEntry extends MethodEntry {
   /** True when it needs activation moments of both models on the merge split (a data pass first). */
   readonly needsStatistics: boolean;
+  /** True when its result depends on `AlignInput.seed`; the seed then counts in the aligned model's key. */
+  readonly usesSeed?: boolean;
   /** Why it cannot align models of `spec`, if it cannot. */
   unsupported?(spec: ModelSpec): string | undefined;
   /** Maps B's feature spaces onto A's. `options` holds the values of the fields it declared. */
   align(input: AlignInput, options: Record<string, unknown>): AlignResult;
+  /**
+   * Its joint form for many models, where it has one: every model aligned to the others at once
+   * (not each to the first alone), expressed in the first model's frame.
+   */
+  alignMany?(input: AlignManyInput, options: Record<string, unknown>): AlignManyResult;
 }
 
 /** An aligner entry whose `align` receives its options typed from its declared fields. */
 export function defineAligner<S extends z.ZodRawShape>(
-  entry: Omit<AlignerEntry, 'options' | 'align'> & { options: S; align(input: AlignInput, options: z.output<z.ZodObject<S>>): AlignResult },
+  entry: Omit<AlignerEntry, 'options' | 'align' | 'alignMany'> & {
+    options: S;
+    align(input: AlignInput, options: z.output<z.ZodObject<S>>): AlignResult;
+    alignMany?(input: AlignManyInput, options: z.output<z.ZodObject<S>>): AlignManyResult;
+  },
 ): AlignerEntry {
   return entry as unknown as AlignerEntry;
 }
@@ -86,6 +114,12 @@ function ccaWithFallbackRidge(m: SpaceMoments, gamma: number, warnings: string[]
   }
 }
 
+/**
+ * Weight matching's pass cap. Kept as a schema so that a caller outside the recipe path, which may
+ * pass options without the field, gets the same default.
+ */
+const maxIterationsOption = z.number().int().positive().default(100).describe('weight matching: the most passes of coordinate descent over all feature spaces');
+
 const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
 
 /** The registered aligners; `aligners.register` adds one (see defineAligner). */
@@ -117,7 +151,7 @@ export const aligners = new Registry<AlignerEntry>('alignment method', [
   defineAligner({
     name: 'cca',
     description: 'CCA Merge: map B\'s units onto A\'s by the invertible transform from canonical correlation analysis',
-    reference: 'https://arxiv.org/abs/2407.15845',
+    reference: 'https://arxiv.org/abs/2407.05385',
     options: { gamma: z.number().nonnegative().default(1).describe('CCA ridge: S + gamma * I') },
     needsStatistics: true,
     align(input, options) {
@@ -136,6 +170,33 @@ export const aligners = new Registry<AlignerEntry>('alignment method', [
         };
       }
       return { transforms, diagnostics, warnings };
+    },
+  }),
+  defineAligner({
+    name: 'weight-matching',
+    description: "weight matching: permute B's units to bring its weights closest to A's (coordinate descent over spaces; no data)",
+    reference: 'https://arxiv.org/abs/2209.04836',
+    options: { maxIterations: maxIterationsOption },
+    needsStatistics: false,
+    usesSeed: true,
+    align(input, options) {
+      const result = weightMatching(input.spec, input.paramsA, input.paramsB, {
+        seed: input.seed ?? 0,
+        maxIterations: maxIterationsOption.parse(options.maxIterations),
+      });
+      const diagnostics: AlignDiagnostics = {};
+      for (const [space, transform] of Object.entries(result.transforms)) {
+        diagnostics[space] = { unitsMoved: transform.permutation!.filter((source, i) => source !== i).length };
+      }
+      // Totals under a key no feature space has; metrics.json carries diagnostics as they are.
+      diagnostics['(all)'] = { iterations: result.iterations, distanceBefore: result.distanceBefore, distanceAfter: result.distanceAfter };
+      return { transforms: result.transforms, diagnostics, warnings: [] };
+    },
+    // Git Re-Basin's MergeMany: each model matched to the mean of the others, round after round.
+    alignMany(input, options) {
+      const result = weightMatchingMany(input.spec, input.models, { seed: input.seed ?? 0, maxIterations: maxIterationsOption.parse(options.maxIterations) });
+      const diagnostics: AlignDiagnostics = { '(all)': { rounds: result.rounds, spreadBefore: result.spreadBefore, spreadAfter: result.spreadAfter } };
+      return { transforms: result.transforms.slice(1), diagnostics, warnings: [] };
     },
   }),
 ]);

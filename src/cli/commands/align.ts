@@ -9,7 +9,7 @@ function alignCommand(pathA: string, pathB: string, options: Record<string, unkn
   return runStageCommand(options, 'align', files, async ({ recipe, ctx }) => {
     const [method] = recipe.align.methods;
     const out = options.out as string;
-    const { made } = await alignStage({ a: pathA, b: pathB }, alignSettings(method!, recipe.align), () => ({ model: out }), ctx);
+    const { made } = await alignStage({ a: pathA, b: pathB }, alignSettings(method!, recipe), () => ({ model: out }), ctx);
     console.log(`${out}: ${pathB} aligned to ${pathA} by ${method}${made ? '' : ' (it held this alignment already: reused)'}`);
   });
 }
