@@ -61,7 +61,7 @@ function transposedFloat32(ws: Float64Workspace, a: MatrixView): Float32Array {
 
 /**
  * CCA Merge's alignment of one feature space ("Harmony in Diversity", Horoi et al., ICML 2024,
- * https://arxiv.org/abs/2407.15845). With canonical directions P_A = S_AA^-1/2 U and
+ * https://arxiv.org/abs/2407.05385). With canonical directions P_A = S_AA^-1/2 U and
  * P_B = S_BB^-1/2 V from the SVD U S V^T of M = S_AA^-1/2 S_AB S_BB^-1/2, model B's units map to
  * model A's by T = (P_B P_A^-1)^T, which simplifies to T = S_AA^1/2 polar(M) S_BB^-1/2 and
  * T^-1 = S_BB^1/2 polar(M)^T S_AA^-1/2.

@@ -9,6 +9,7 @@ import { arraysToTensors, tensorsToArrays } from '../io/tensorArrays.js';
 import { architectureRecord, families, parseFamilyConfig, type ArchitectureRecord, type FamilyEntry } from '../nn/families.js';
 import { architectureSignature, validateParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
+import { spaceCorrelationsSchema } from './metrics.js';
 
 /**
  * merge-train's checkpoint: a safetensors file of float32 weights (dense weights [in, out], kernels
@@ -30,6 +31,10 @@ const alignmentSchema = z.strictObject({
   batchNorm: z.string().optional(),
   /** Examples per batch of the activation statistics, for aligners that use them. */
   batchSize: z.number().int().positive().optional(),
+  /** For a joint alignment of many models: the keys of every model aligned together, the frame's first. */
+  group: z.array(z.string()).min(2).optional(),
+  /** The seed of its random choices, for aligners that use one (weight matching's visiting order). */
+  seed: z.number().int().nonnegative().optional(),
 });
 
 const curvePoint = z.object({ step: z.number(), loss: z.number(), accuracy: z.number() });
@@ -38,11 +43,14 @@ const curvePoint = z.object({ step: z.number(), loss: z.number(), accuracy: z.nu
 const mergeRecordSchema = z.strictObject({
   method: z.string(),
   options: z.record(z.string(), z.unknown()),
-  /** The alignment of the merged B' (absent when B was merged as it was). */
+  /** The alignment of the merged B' (of every model but the first; absent when they were merged as they were). */
   align: alignmentSchema.optional(),
-  /** Keys of model A and of the aligned B'. */
-  inputs: z.tuple([z.string(), z.string()]),
+  /** Keys of the merged models: model A (the reference) first, then the aligned B' (and any further models). */
+  inputs: z.array(z.string()).min(2),
+  /** Mean weight of the first model over every parameter entry (alpha of A). */
   meanAlpha: z.number(),
+  /** For merges of more than two models: each model's mean weight. */
+  meanWeights: z.array(z.number()).optional(),
   /** Training examples its BatchNorm statistics were recomputed on; absent when they were not. */
   resetExamples: z.number().int().positive().optional(),
   /** For learned masks: the optimisation's curves and the step kept. */
@@ -80,9 +88,14 @@ const infoSchema = z.discriminatedUnion('kind', [
     /** Keys of the model it was aligned to (A) and of the model it was made from (B). */
     inputs: z.tuple([z.string(), z.string()]),
     diagnostics: z.record(z.string(), z.unknown()).optional(),
+    /** Per feature space, each unit's top-1 and top-2 absolute correlation across the models (and transform coefficients). */
+    correlations: z.record(z.string(), spaceCorrelationsSchema).optional(),
   }),
   z.looseObject({ kind: z.literal('merged'), ...infoFields, merge: mergeRecordSchema }),
-  /** Alpha masks: one per parameter, 1 = model A's entry, 0 = B''s. */
+  /**
+   * Alpha masks: of two models, one per parameter (1 = model A's entry, 0 = B''s); of N models, every
+   * model's weights, `model-<k>/<parameter>`.
+   */
   z.looseObject({ kind: z.literal('alpha'), ...infoFields, merge: mergeRecordSchema }),
 ]);
 

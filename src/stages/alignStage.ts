@@ -1,4 +1,5 @@
 import { aligners } from '../align/aligners.js';
+import { correlationAnalysis } from '../align/correlationAnalysis.js';
 import { batchNormModes } from '../align/batchNormModes.js';
 import { dataInfoOf, ensureSameArchitecture, ensureSameData, saveCheckpoint, type Alignment } from '../artifacts/checkpoint.js';
 import { disposeParams } from '../nn/init.js';
@@ -13,14 +14,17 @@ import { statisticsKey, statisticsStage } from './statisticsStage.js';
 
 /**
  * The alignment a settings record describes, as an aligned checkpoint records it: the BatchNorm mode
- * where there is BatchNorm, the statistics' batch size where the aligner uses statistics.
+ * where there is BatchNorm, the statistics' batch size where the aligner uses statistics, the seed
+ * where it uses one (so other aligners' keys do not depend on the seed).
  */
 export function alignmentOf(settings: AlignSettings, spec: ModelSpec): Alignment {
+  const aligner = aligners.get(settings.method);
   return {
     method: settings.method,
     options: settings.options,
     ...(hasBatchNorm(spec) ? { batchNorm: settings.batchNorm } : {}),
-    ...(aligners.get(settings.method).needsStatistics ? { batchSize: settings.batchSize } : {}),
+    ...(aligner.needsStatistics ? { batchSize: settings.batchSize } : {}),
+    ...(aligner.usesSeed ? { seed: settings.seed } : {}),
   };
 }
 
@@ -61,9 +65,18 @@ export async function alignStage(inputs: { a: string; b: string }, settings: Ali
   const pair = { spec: preparedA.spec, paramsA: preparedA.params, paramsB: preparedB.params };
   const moments = aligner.needsStatistics ? await statisticsStage(pair, data, statisticsAt, settings.batchSize, paths.statistics, ctx) : undefined;
   const aligned = await ctx.timed('align', () => {
-    const result = aligner.align({ spec: preparedA.spec, paramsA: preparedA.params, paramsB: preparedB.params, ...(moments ? { moments } : {}) }, settings.options);
+    const result = aligner.align({ ...pair, ...(moments ? { moments } : {}), ...(aligner.usesSeed ? { seed: settings.seed } : {}) }, settings.options);
     result.warnings.forEach((line) => ctx.observer.warn(line));
-    return { params: mode.transform(preparedB.spec, preparedB.params, result.transforms), diagnostics: result.diagnostics };
+    // How the two models' units relate, per space: the argument for maps beyond permutations (whose own coefficients say nothing).
+    const correlations = moments?.map((m) => {
+      const transform = result.transforms[m.space];
+      return [m.space, correlationAnalysis(m, transform?.permutation ? undefined : transform)] as const;
+    });
+    return {
+      params: mode.transform(preparedB.spec, preparedB.params, result.transforms),
+      diagnostics: result.diagnostics,
+      ...(correlations ? { correlations: Object.fromEntries(correlations) } : {}),
+    };
   });
   try {
     await saveCheckpoint(paths.model, preparedB.spec, aligned.params, {
@@ -73,6 +86,7 @@ export async function alignStage(inputs: { a: string; b: string }, settings: Ali
       align: alignment,
       inputs: [a.info.key, b.info.key],
       diagnostics: aligned.diagnostics,
+      ...(aligned.correlations ? { correlations: aligned.correlations } : {}),
     });
   } finally {
     disposeParams(aligned.params);
