@@ -40,8 +40,11 @@ export const recipeFlags: readonly RecipeFlag[] = [
     flags: '--seed <n>',
     path: ['seed'],
     kind: 'number',
-    commands: ['run', 'train', 'merge'],
-    help: { merge: "seed of learned alpha's batch order (default: the seed of model A's data split)" },
+    commands: ['run', 'train', 'align', 'merge'],
+    help: {
+      align: "seed of the aligner's random choices, for aligners that make some (weight matching's order of spaces; default 0)",
+      merge: "seed of learned alpha's batch order (default: the seed of model A's data split)",
+    },
   },
   { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
   { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'], choices: () => datasets.names() },
@@ -55,14 +58,18 @@ export const recipeFlags: readonly RecipeFlag[] = [
   { flags: '--align <methods>', path: ['align', 'methods'], kind: 'names', commands: ['run'] },
   { flags: '--method <name>', path: ['align', 'methods'], kind: 'name', commands: ['align'], description: 'alignment method' },
   { flags: '--gamma <g>', path: ['align', 'gamma'], kind: 'number', commands: ['run', 'align'] },
+  { flags: '--max-iterations <n>', path: ['align', 'maxIterations'], kind: 'number', commands: ['run', 'align'] },
   { flags: '--batch-norm <mode>', path: ['align', 'batchNorm'], kind: 'text', commands: ['run', 'align'] },
   { flags: '--alphas <kinds>', path: ['merge', 'alphas'], kind: 'names', commands: ['run'] },
   { flags: '--alpha <kind>', path: ['merge', 'alphas'], kind: 'name', commands: ['merge'], description: 'merge method (alpha kind)' },
   { flags: '--init <init>', path: ['merge', 'init'], kind: 'text', commands: ['run', 'merge'] },
   { flags: '--fisher <mode>', path: ['merge', 'fisherMode'], kind: 'text', commands: ['run', 'merge'] },
+  { flags: '--fisher-examples <n>', path: ['merge', 'fisherExamples'], kind: 'number', commands: ['run', 'merge'] },
   { flags: '--steps <n>', path: ['merge', 'steps'], kind: 'number', commands: ['run', 'merge'] },
   { flags: '--alpha-lr <rate>', path: ['merge', 'learningRate'], kind: 'number', commands: ['run', 'merge'] },
+  { flags: '--granularity <g>', path: ['merge', 'granularity'], kind: 'text', commands: ['run', 'merge'] },
   { flags: '--reset-examples <n>', path: ['merge', 'resetExamples'], kind: 'number', commands: ['run', 'merge'] },
+  { flags: '--many <counts>', path: ['many', 'models'], kind: 'numbers', commands: ['run'], description: "merge the first N base models for each N, e.g. 2,4,8 (the recipe's many.strategies)" },
 ];
 
 /** Recipe fields set only in a recipe file (no flag); a test keeps this list and the flags covering the schema. */
@@ -79,6 +86,9 @@ export const fileOnlyFields: readonly string[] = [
   'merge.batchSize',
   'merge.validationFraction',
   'merge.evalEvery',
+  'many.strategies',
+  'many.reference',
+  'many.pairing',
 ];
 
 const numberOf = (text: string): number => {

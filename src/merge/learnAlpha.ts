@@ -9,7 +9,8 @@ import { Adam } from '../train/adam.js';
 import { namesList, nonFiniteParams } from '../train/trainModel.js';
 import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
-import type { AlphaMasks } from './mergeParams.js';
+import { reduceToGroups, weightGroups, type Granularity, type WeightGroups } from './granularity.js';
+import { mergeModels, type AlphaMasks } from './mergeParams.js';
 
 export interface LearnAlphaOptions {
   steps: number;
@@ -20,6 +21,8 @@ export interface LearnAlphaOptions {
   evalEvery?: number;
   /** Initial masks are clipped into [clip, 1 - clip] so their logits are finite. */
   clip?: number;
+  /** How finely the weights vary (default: per parameter entry); initial masks are averaged over each group. */
+  granularity?: Granularity;
 }
 
 export interface LearnAlphaProgress {
@@ -32,8 +35,10 @@ export interface LearnAlphaProgress {
  * Tensors are the trainer's own during a checkpoint call; a state passed to `resume` stays the caller's.
  */
 export interface AlphaTrainState {
+  /** The logits of every model but the last, by {@link weightName}. */
   logits: ParamMap;
   optimizer: { step: number; m: ParamMap; v: ParamMap };
+  /** The best weights so far, by {@link weightName}. */
   best: { step: number; loss: number; masks: AlphaMasks };
   /** Loss and accuracy of every training batch so far, and every validation. */
   curve: CurvePoint[];
@@ -49,8 +54,8 @@ export interface LearnAlphaHooks {
 }
 
 export interface LearnedAlpha {
-  /** The masks of the step with the lowest validation loss (the caller owns them). */
-  masks: AlphaMasks;
+  /** The weights of every model but the last at the step with the lowest validation loss (the caller owns them). */
+  masks: AlphaMasks[];
   /** Loss and accuracy of each training batch. */
   curve: CurvePoint[];
   /** Validation loss and accuracy at step 0 (the init), every `evalEvery` steps and at the end. */
@@ -61,21 +66,69 @@ export interface LearnedAlpha {
 }
 
 /**
- * The merged parameters W_B' + alpha * (W_A - W_B') for alpha = sigmoid(logits); parameters without
- * a logit (BatchNorm statistics) keep the fixed merge in `frozen`.
+ * The name model k's weight of parameter `param` goes by among the learned variables: the parameter's
+ * own for the first model (so a two-model state reads as masks of A), suffixed for the others.
  */
-function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Record<string, tf.Tensor>, frozen: ParamMap): ParamMap {
+export function weightName(param: string, k: number): string {
+  return k === 0 ? param : `${param}@model${k}`;
+}
+
+/**
+ * The weights of every model but the last from their logits, the last model's logit fixed at 0:
+ * w = softmax(l_0, ..., l_{N-2}, 0) over the model axis, so the N weights are positive and sum to 1.
+ * For two models that is the logistic sigmoid of l_0, computed as such.
+ */
+function weightsFromLogits(logits: readonly tf.Tensor[]): tf.Tensor[] {
+  if (logits.length === 1) return [tf.sigmoid(logits[0]!)];
+  // Shifted by the largest logit (at least the last model's 0) so no exponential overflows.
+  const shift = logits.reduce((largest, l) => tf.maximum(largest, l), tf.zerosLike(logits[0]!));
+  const exponentials = logits.map((l) => tf.exp(tf.sub(l, shift)));
+  const total = exponentials.reduce((sum, e) => tf.add(sum, e), tf.exp(tf.neg(shift)));
+  return exponentials.map((e) => tf.div(e, total));
+}
+
+/**
+ * The logits of initial weights (every model but the last), clipped into [clip, 1 - clip] so they
+ * are finite: l_k = log(w_k / w_last). For two models, log(alpha / (1 - alpha)).
+ */
+function logitsFromWeights(weights: readonly tf.Tensor[], clip: number): tf.Tensor[] {
+  const bounded = (w: tf.Tensor) => tf.clipByValue(w, clip, 1 - clip);
+  if (weights.length === 1) {
+    const p = bounded(weights[0]!);
+    return [tf.log(tf.div(p, tf.sub(1, p)))];
+  }
+  const last = bounded(weights.reduce((rest, w) => tf.sub(rest, w), tf.onesLike(weights[0]!)));
+  return weights.map((w) => tf.log(tf.div(bounded(w), last)));
+}
+
+/** Every group's weights of every model but the last, from their logits: `[group][k]`. */
+function groupWeights(logits: Record<string, tf.Tensor>, groups: WeightGroups, models: number): Record<string, tf.Tensor[]> {
+  const groupNames = Object.keys(groups.shapeOf);
+  return Object.fromEntries(groupNames.map((g) => [g, weightsFromLogits(Array.from({ length: models }, (_, k) => logits[weightName(g, k)]!))]));
+}
+
+/**
+ * The merged parameters W_last + sum_k w_k (W_k - W_last) for the weights of `logits` (a group's
+ * weight broadcast over its entries); parameters without logits (BatchNorm statistics) keep the
+ * fixed merge in `frozen`.
+ */
+function mergedFromLogits(last: ParamMap, differences: ParamMap[], logits: Record<string, tf.Tensor>, groups: WeightGroups, frozen: ParamMap): ParamMap {
   const merged: ParamMap = { ...frozen };
-  for (const [n, logit] of Object.entries(logits)) merged[n] = tf.add(paramsB[n]!, tf.mul(tf.sigmoid(logit), differences[n]!));
+  const weights = groupWeights(logits, groups, differences.length);
+  for (const [n, group] of Object.entries(groups.groupOf)) {
+    merged[n] = weights[group]!.reduce((sum, w, k) => tf.add(sum, tf.mul(w, differences[k]![n]!)), last[n]!);
+  }
   return merged;
 }
 
 /**
- * Learns one merge weight per parameter entry, alpha = sigmoid(logit), by Adam on the merged model's
- * cross-entropy over `train` (part of the merge split). A mask per entry has as many free values as
- * the network, so it can overfit a small merge split: the masks kept are those of the step with the
- * lowest loss on `validation` (the rest of the merge split), the initial masks included, i.e. early
- * stopping. The test split is never seen.
+ * Learns one merge weight per model and parameter entry, normalised across the models (softmax over
+ * the model axis; for two models alpha = sigmoid(logit)), by Adam on the merged model's
+ * cross-entropy over `train` (part of the merge split). `models` are the models to merge (the
+ * others aligned to the first), `initial` the starting weights of every model but the last. A mask
+ * per entry has as many free values as the network, so it can overfit a small merge split: the
+ * masks kept are those of the step with the lowest loss on `validation` (the rest of the merge
+ * split), the initial masks included, i.e. early stopping. The test split is never seen.
  *
  * Only trained parameters get a learned mask. In a network with BatchNorm the merged model runs in
  * training mode (batch statistics), since its running statistics are recomputed after merging anyway
@@ -83,37 +136,39 @@ function mergedFromLogits(paramsB: ParamMap, differences: ParamMap, logits: Reco
  */
 export async function learnAlphaMasks(
   spec: ModelSpec,
-  paramsA: ParamMap,
-  paramsB: ParamMap,
-  initial: AlphaMasks,
+  models: readonly ParamMap[],
+  initial: readonly AlphaMasks[],
   train: TensorSet,
   validation: TensorSet,
   options: LearnAlphaOptions,
   hooks: LearnAlphaHooks = {},
 ): Promise<LearnedAlpha> {
+  if (models.length < 2 || initial.length !== models.length - 1) {
+    throw new Error(`learnAlphaMasks: expected initial weights for all but the last of ${models.length} models, got ${initial.length}`);
+  }
   const clip = options.clip ?? 1e-3;
   const evalEvery = options.evalEvery ?? 25;
   const names = trainableParams(spec);
+  const groups = weightGroups(spec, names, options.granularity);
   const training = hasBatchNorm(spec);
-  const differences = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sub(paramsA[n]!, paramsB[n]!)]))) as ParamMap;
-  const fixedNames = Object.keys(paramsA).filter((n) => !names.includes(n));
-  const frozen = tf.tidy(() =>
-    Object.fromEntries(fixedNames.map((n) => [n, tf.add(paramsB[n]!, tf.mul(initial[n]!, tf.sub(paramsA[n]!, paramsB[n]!)))])),
-  ) as ParamMap;
+  const last = models[models.length - 1]!;
+  const others = models.slice(0, -1);
+  const differences = others.map((model) => tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.sub(model[n]!, last[n]!)]))) as ParamMap);
+  const fixedNames = Object.keys(last).filter((n) => !names.includes(n));
+  const only = (params: ParamMap) => Object.fromEntries(fixedNames.map((n) => [n, params[n]!]));
+  const frozen = mergeModels(models.map(only), initial.map(only));
   const resume = hooks.resume;
-  const logits = Object.fromEntries(
-    names.map((n) => {
-      const start = resume
-        ? resume.logits[n]!
-        : tf.tidy(() => {
-            const p = tf.clipByValue(initial[n]!, clip, 1 - clip);
-            return tf.log(tf.div(p, tf.sub(1, p)));
-          });
-      const variable = tf.variable(start, true);
+  // A group's initial weight: the mean of its entries' (per entry, the masks themselves).
+  const initialGroups = options.granularity && options.granularity !== 'entry' ? initial.map((masks) => reduceToGroups(masks, groups, 'mean')) : initial;
+  const logits: Record<string, tf.Variable> = {};
+  for (const g of Object.keys(groups.shapeOf)) {
+    const starts = resume ? others.map((_, k) => resume.logits[weightName(g, k)]!) : tf.tidy(() => logitsFromWeights(initialGroups.map((w) => w[g]!), clip));
+    starts.forEach((start, k) => {
+      logits[weightName(g, k)] = tf.variable(start, true);
       if (!resume) start.dispose();
-      return [n, variable];
-    }),
-  ) as Record<string, tf.Variable>;
+    });
+  }
+  if (initialGroups !== initial) initialGroups.forEach((masks) => tf.dispose(Object.values(masks)));
   const optimizer = new Adam(options.learningRate, logits, resume?.optimizer);
   // Batch losses stay on the backend until they are read: at a checkpoint or at the end.
   const recorded: { loss: tf.Scalar; correct: tf.Scalar; count: number }[] = [];
@@ -130,7 +185,7 @@ export async function learnAlphaMasks(
   /** Validates the current masks; false (and `diverged` set) when the loss is no longer finite. */
   const validate = (step: number): boolean => {
     const { loss, accuracy } = evaluateLogits(
-      (x) => tf.tidy(() => spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), x, { training })),
+      (x) => tf.tidy(() => spec.forward(mergedFromLogits(last, differences, logits, groups, frozen), x, { training })),
       validation,
     );
     if (!Number.isFinite(loss)) {
@@ -154,10 +209,16 @@ export async function learnAlphaMasks(
       best = {
         step,
         loss,
-        masks: tf.tidy(() => ({
-          ...Object.fromEntries(names.map((n) => [n, tf.sigmoid(logits[n]!)])),
-          ...Object.fromEntries(fixedNames.map((n) => [n, tf.clone(initial[n]!)])),
-        })) as AlphaMasks,
+        masks: tf.tidy(() => {
+          const masks: AlphaMasks = {};
+          const weights = groupWeights(logits, groups, others.length);
+          for (const [n, g] of Object.entries(groups.groupOf)) {
+            const shape = spec.params[n]!.shape;
+            weights[g]!.forEach((w, k) => (masks[weightName(n, k)] = w.shape.join() === shape.join() ? w : tf.broadcastTo(w, shape)));
+          }
+          for (const n of fixedNames) others.forEach((_, k) => (masks[weightName(n, k)] = tf.clone(initial[k]![n]!)));
+          return masks;
+        }),
       };
     }
     return true;
@@ -175,7 +236,7 @@ export async function learnAlphaMasks(
         const { value: loss, grads, correct } = tf.tidy(() => {
           let batchCorrect: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
-            const out = spec.forward(mergedFromLogits(paramsB, differences, logits, frozen), batch.x, { training });
+            const out = spec.forward(mergedFromLogits(last, differences, logits, groups, frozen), batch.x, { training });
             batchCorrect = tf.keep(countCorrect(out, batch.y));
             return crossEntropy(out, batch.y);
           }, Object.values(logits));
@@ -199,13 +260,18 @@ export async function learnAlphaMasks(
     readRecorded();
     const kept = best!;
     best = undefined; // ownership passes to the caller
-    return { masks: kept.masks, curve, validation: validationCurve, bestStep: kept.step, ...(diverged ? { diverged } : {}) };
+    return { masks: splitWeights(kept.masks, Object.keys(last), others.length), curve, validation: validationCurve, bestStep: kept.step, ...(diverged ? { diverged } : {}) };
   } finally {
     if (best) tf.dispose(Object.values(best.masks));
     for (const r of recorded) tf.dispose([r.loss, r.correct]);
     optimizer.dispose();
-    tf.dispose([...Object.values(differences), ...Object.values(logits), ...Object.values(frozen)]);
+    tf.dispose([...differences.flatMap((d) => Object.values(d)), ...Object.values(logits), ...Object.values(frozen)]);
   }
+}
+
+/** Weights by {@link weightName} as one mask set per model (the same tensors). */
+function splitWeights(weights: AlphaMasks, params: string[], count: number): AlphaMasks[] {
+  return Array.from({ length: count }, (_, k) => Object.fromEntries(params.map((n) => [n, weights[weightName(n, k)]!])));
 }
 
 function momentsOf(optimizer: Adam, which: 'm' | 'v'): ParamMap {

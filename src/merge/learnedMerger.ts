@@ -6,6 +6,7 @@ import { splitOff } from '../data/split.js';
 import type { ParamMap } from '../nn/spec.js';
 import type { ResumeState } from '../util/resumable.js';
 import { alphaInits, uniformInit } from './alphaInits.js';
+import { granularityOption, type Granularity } from './granularity.js';
 import { disposeAlphaTrainState, learnAlphaMasks, type AlphaTrainState } from './learnAlpha.js';
 import type { MergerEntry } from './mergerEntry.js';
 import type { AlphaMasks } from './mergeParams.js';
@@ -41,13 +42,14 @@ function fromResumeState({ groups, record }: ResumeState): AlphaTrainState {
 }
 
 /**
- * Learned alpha (NP Merge, https://arxiv.org/abs/2412.15467): one alpha = sigmoid(logit) per parameter
- * entry, trained by Adam on the merged model's loss over part of the merge split from the masks of an
- * alpha init, keeping the masks of the step with the lowest loss on the rest (see learnAlphaMasks).
+ * Learned alpha (NP Merge, https://arxiv.org/abs/2412.15467): one weight per model and parameter
+ * entry (two models: alpha = sigmoid(logit); N models: a softmax over the model axis), trained by Adam
+ * on the merged model's loss over part of the merge split from the weights of an alpha init, keeping
+ * those of the step with the lowest loss on the rest (see learnAlphaMasks).
  */
 export const learnedMerger: MergerEntry = {
   name: 'learned',
-  description: 'one alpha per parameter entry, learned by gradient descent on the merge split from an alpha init',
+  description: 'one weight per model and parameter entry, learned by gradient descent on the merge split from an alpha init',
   reference: 'https://arxiv.org/abs/2412.15467',
   usesInit: true,
   usesSeed: true,
@@ -65,6 +67,7 @@ export const learnedMerger: MergerEntry = {
         .default(0.2)
         .describe('part of the merge split held out to pick the best alpha step (early stopping)'),
       evalEvery: z.number().int().positive().default(10).describe('steps between validation checks'),
+      granularity: granularityOption,
     };
   },
   unsupported: ({ spec, mergeExamples }, options) => {
@@ -82,7 +85,7 @@ export const learnedMerger: MergerEntry = {
   progressTotal: (options) => options.steps as number,
   async masks(input, options) {
     const init = alphaInits.get(String(options.init));
-    let start: AlphaMasks | undefined;
+    let start: AlphaMasks[] | undefined;
     let sets: ReturnType<typeof alphaTrainingSets> | undefined;
     let resume: AlphaTrainState | undefined;
     try {
@@ -92,8 +95,7 @@ export const learnedMerger: MergerEntry = {
       resume = saved && fromResumeState(saved);
       const learned = await learnAlphaMasks(
         input.spec,
-        input.paramsA,
-        input.paramsB,
+        input.models,
         start,
         sets.train,
         sets.validation,
@@ -103,6 +105,7 @@ export const learnedMerger: MergerEntry = {
           learningRate: options.learningRate as number,
           evalEvery: options.evalEvery as number,
           seed: input.seed,
+          ...(options.granularity ? { granularity: options.granularity as Granularity } : {}),
         },
         {
           ...(resume ? { resume } : {}),
@@ -113,7 +116,7 @@ export const learnedMerger: MergerEntry = {
       const { masks, ...training } = learned;
       return { masks, training };
     } finally {
-      if (start) tf.dispose(Object.values(start));
+      if (start) tf.dispose(start.flatMap((masks) => Object.values(masks)));
       if (resume) disposeAlphaTrainState(resume);
       sets?.train.dispose();
       sets?.validation.dispose();

@@ -6,7 +6,7 @@ import type { AlphaInitContext } from './alphaInits.js';
 import type { LearnedAlpha } from './learnAlpha.js';
 import type { AlphaMasks } from './mergeParams.js';
 
-/** What a merger sees: both models (B aligned to A, in one form), the merge split, and shared services. */
+/** What a merger sees: the models (the others aligned to the first, in one form), the merge split, and shared services. */
 export interface MergeInput extends AlphaInitContext {
   /** The merge split (never the test split), for mergers that learn from data. */
   merge: LabelledSet;
@@ -21,14 +21,19 @@ export interface MergeInput extends AlphaInitContext {
 /** What a merge is asked to work on, known before any data is loaded. */
 export interface MergeTarget {
   spec: ModelSpec;
+  /** How many models are merged (two: A and B'). */
+  models: number;
   /** Examples in the merge split. */
   mergeExamples: number;
 }
 
-/** A merger's masks and, when it learned them, how the optimisation went. */
+/** A merger's weights and, when it learned them, how the optimisation went. */
 export interface MergeOutcome {
-  /** alpha per parameter entry (1 = model A); the caller owns them. */
-  masks: AlphaMasks;
+  /**
+   * The weights of every model but the last, per parameter entry (the last model's weight is what
+   * they leave; for two models this is alpha, 1 = model A); the caller owns them.
+   */
+  masks: AlphaMasks[];
   training?: Omit<LearnedAlpha, 'masks'>;
 }
 
@@ -37,10 +42,10 @@ export interface MergerEntry extends MethodEntry {
   readonly usesInit?: boolean;
   /** True when its masks depend on `MergeInput.seed` (the batch order of learned masks). */
   readonly usesSeed?: boolean;
-  /** Why it cannot merge models of `spec` with these options and this many merge-split examples, if it cannot. */
+  /** Why it cannot merge these models with these options and this many merge-split examples, if it cannot. */
   unsupported?(target: MergeTarget, options: Record<string, unknown>): Refusal | undefined;
   /** Steps of work for a progress bar, when it reports progress. */
   progressTotal?(options: Record<string, unknown>): number;
-  /** The merge masks of A and B'. */
+  /** The merge weights of the models. */
   masks(input: MergeInput, options: Record<string, unknown>): Promise<MergeOutcome>;
 }

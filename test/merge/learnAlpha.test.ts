@@ -4,7 +4,7 @@ import { selectBackend } from '../../src/backend/selectBackend.js';
 import { TensorSet } from '../../src/data/batches.js';
 import { evaluateModel } from '../../src/eval/evaluate.js';
 import { learnAlphaMasks, type LearnAlphaOptions, type LearnAlphaProgress } from '../../src/merge/learnAlpha.js';
-import { constantMasks, mergeParams, type AlphaMasks } from '../../src/merge/mergeParams.js';
+import { constantMasks, mergeModels, mergeParams, type AlphaMasks } from '../../src/merge/mergeParams.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
 import { mlpSpec } from '../../src/nn/mlp.js';
 import type { ParamMap } from '../../src/nn/spec.js';
@@ -19,6 +19,12 @@ async function trained(seed: number, data: TensorSet): Promise<ParamMap> {
   const { params } = await trainModel(spec, initial, data, { epochs: 15, batchSize: 32, optimizer: 'adam', learningRate: 0.01, momentum: 0, seed });
   disposeParams(initial);
   return params;
+}
+
+/** Learned alpha of two models: the masks of model A. */
+async function learnPair(a: ParamMap, b: ParamMap, init: AlphaMasks, ...rest: Parameters<typeof learnAlphaMasks> extends [unknown, unknown, unknown, ...infer R] ? R : never) {
+  const learned = await learnAlphaMasks(spec, [a, b], [init], ...rest);
+  return { ...learned, masks: learned.masks[0]! };
 }
 
 function allIn01(masks: AlphaMasks): boolean {
@@ -57,7 +63,7 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
     const corrupt = separableSet(100, inputShape, 3, 2);
     corrupt.x[7] = Number.NaN;
     const corruptTrain = new TensorSet(corrupt, inputShape);
-    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, corruptTrain, validation, { ...options, evalEvery: 1 });
+    const learned = await learnPair(paramsA, paramsB, initial, corruptTrain, validation, { ...options, evalEvery: 1 });
     corruptTrain.dispose();
     expect(learned.diverged?.message).toMatch(
       /^alpha training diverged at step 1 \(loss NaN\); non-finite alpha logits: fc1\.weight, fc1\.bias, .*; kept the masks of step 0; lower merge\.learningRate$/,
@@ -73,7 +79,7 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
   it('keeps masks in [0, 1], returns those of bestStep, and lowers the training loss', async () => {
     const before = liveTensors();
     const progress: LearnAlphaProgress[] = [];
-    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, options, { onProgress: (p) => progress.push(p) });
+    const learned = await learnPair(paramsA, paramsB, initial, train, validation, options, { onProgress: (p) => progress.push(p) });
     const { masks, curve, validation: points, bestStep } = learned;
 
     expect(Object.keys(masks)).toEqual(Object.keys(paramsA));
@@ -117,7 +123,7 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
   it('with zero steps returns the (clipped) initial masks', async () => {
     const before = liveTensors();
     const ones = constantMasks(paramsA, 1);
-    const learned = await learnAlphaMasks(spec, paramsA, paramsB, ones, train, validation, { ...options, steps: 0, clip: 0.01 });
+    const learned = await learnPair(paramsA, paramsB, ones, train, validation, { ...options, steps: 0, clip: 0.01 });
     expect(learned.bestStep).toBe(0);
     expect(learned.curve).toEqual([]);
     expect(learned.validation.map((p) => p.step)).toEqual([0]);
@@ -133,7 +139,7 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
 
   it('runs across epochs when steps exceed one pass, validating at the last step', async () => {
     const before = liveTensors();
-    const learned = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 7, batchSize: 30 });
+    const learned = await learnPair(paramsA, paramsB, initial, train, validation, { ...options, steps: 7, batchSize: 30 });
     expect(learned.curve.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(learned.validation.map((p) => p.step)).toEqual([0, 5, 7]);
     expect(allIn01(learned.masks)).toBe(true);
@@ -142,14 +148,51 @@ describe.each(['wasm', 'cpu'] as const)('learnAlphaMasks on the %s backend', (ba
   });
 
   it('is reproducible for a seed', async () => {
-    const first = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
-    const second = await learnAlphaMasks(spec, paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+    const first = await learnPair(paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
+    const second = await learnPair(paramsA, paramsB, initial, train, validation, { ...options, steps: 6, batchSize: 40 });
     expect(second.bestStep).toBe(first.bestStep);
     expect(second.curve).toEqual(first.curve);
     expect(second.validation).toEqual(first.validation);
     expect(readParams(second.masks)).toEqual(readParams(first.masks));
     disposeParams(first.masks);
     disposeParams(second.masks);
+  });
+});
+
+describe('learned weights of N models', () => {
+  it('learn to avoid a model whose layer is broken, and leave the weights of identical layers alone', async () => {
+    await selectBackend('wasm');
+    const base = new TensorSet(separableSet(300, inputShape, 3, 1), inputShape);
+    const good = await trained(1, base);
+    base.dispose();
+    // Model 3 is model 1 with its output biases shifted far off (model 2 is model 1 itself). The loss
+    // is convex in the biases and model 1's are (near) their optimum, so the best weight of model 3's
+    // biases is 0, entry by entry.
+    const noisy = { ...good, 'fc3.bias': tf.add(good['fc3.bias']!, tf.tensor1d([20, -20, 20])) };
+    const models = [good, good, noisy];
+    const train = new TensorSet(separableSet(100, inputShape, 3, 2), inputShape);
+    const validation = new TensorSet(separableSet(80, inputShape, 3, 3), inputShape);
+    const initial = [constantMasks(good, 1 / 3), constantMasks(good, 1 / 3)];
+    const before = liveTensors();
+    const learned = await learnAlphaMasks(spec, models, initial, train, validation, { steps: 40, batchSize: 100, learningRate: 0.1, seed: 0, evalEvery: 10 });
+    expect(learned.masks).toHaveLength(2);
+    const mean = (t: tf.Tensor) => tf.tidy(() => tf.mean(t).dataSync()[0]!);
+    const brokenWeights = tf.tidy(() => tf.sub(1, tf.add(learned.masks[0]!['fc3.bias']!, learned.masks[1]!['fc3.bias']!)).dataSync());
+    // Model 3's share of each broken bias fell from 1/3 to near 0, and the validation loss with it.
+    for (const weight of brokenWeights) expect(weight).toBeLessThan(0.1);
+    expect(learned.validation.at(-1)!.loss).toBeLessThan(learned.validation[0]!.loss);
+    // Where all three models agree there is no gradient: the weights stay at 1/3.
+    for (const name of ['fc1.weight', 'fc2.bias', 'fc3.weight']) for (const k of [0, 1]) expect(mean(learned.masks[k]![name]!)).toBeCloseTo(1 / 3, 5);
+    // The step-0 validation point is the plain uniform merge of the three.
+    const uniform = mergeModels(models, initial);
+    expect(evaluateModel(spec, uniform, validation).loss).toBeCloseTo(learned.validation[0]!.loss, 5);
+    disposeParams(uniform);
+    learned.masks.forEach(disposeParams);
+    expect(liveTensors()).toBe(before);
+    [...initial, good].forEach(disposeParams);
+    noisy['fc3.bias'].dispose();
+    train.dispose();
+    validation.dispose();
   });
 });
 
@@ -162,7 +205,7 @@ describe('learnAlphaMasks leaves no trainable variables behind', () => {
     const init = constantMasks(a, 0.5);
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
     const tensorsBefore = liveTensors();
-    const learned = await learnAlphaMasks(spec, a, b, init, data, data, { steps: 3, batchSize: 20, learningRate: 0.01, seed: 0 });
+    const learned = await learnPair(a, b, init, data, data, { steps: 3, batchSize: 20, learningRate: 0.01, seed: 0 });
     disposeParams(learned.masks);
     expect(liveTensors()).toBe(tensorsBefore);
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
-import { constantMasks, meanAlpha, mergeParams, type AlphaMasks } from '../../src/merge/mergeParams.js';
+import { constantMasks, meanAlpha, mergeModels, mergeParams, type AlphaMasks } from '../../src/merge/mergeParams.js';
 import { disposeParams, initParams } from '../../src/nn/init.js';
 import { mlpSpec } from '../../src/nn/mlp.js';
 import type { ParamMap } from '../../src/nn/spec.js';
@@ -101,13 +101,32 @@ describe.each(['wasm', 'cpu'] as const)('mergeParams on the %s backend', (backen
   it('names the parameter B or the masks lack, and leaks nothing when it throws', () => {
     const { ['fc2.bias']: _dropped, ...partial } = paramsB;
     const before = liveTensors();
-    expect(() => mergeParams(paramsA, partial, 0.5)).toThrow(/model B lacks parameter fc2\.bias/);
+    expect(() => mergeParams(paramsA, partial, 0.5)).toThrow(/model 2 lacks parameter fc2\.bias/);
     const masks = constantMasks(paramsA, 0.5);
     const { ['fc3.weight']: missing, ...partialMasks } = masks;
-    expect(() => mergeParams(paramsA, paramsB, partialMasks)).toThrow(/no alpha mask for parameter fc3\.weight/);
+    expect(() => mergeParams(paramsA, paramsB, partialMasks)).toThrow(/no weight mask of model 1 for parameter fc3\.weight/);
     disposeParams(masks);
     expect(missing!.isDisposed).toBe(true);
     expect(liveTensors()).toBe(before);
+  });
+
+  it('merges N models as sum_k w_k W_k, the last model taking what the others leave', () => {
+    const paramsC = initParams(spec, 3);
+    const [wA, wB] = [randomMasks(paramsA, 5), tf.tidy(() => Object.fromEntries(Object.entries(paramsA).map(([n, p]) => [n, tf.fill(p.shape, 0.25)])))];
+    // Keep w_A + w_B <= 1, so every weight is a convex combination's.
+    const scaledA = tf.tidy(() => Object.fromEntries(Object.entries(wA).map(([n, w]) => [n, tf.mul(w, 0.5)])));
+    const merged = mergeModels([paramsA, paramsB, paramsC], [scaledA, wB]);
+    const [m, a, b, c, w] = [readParams(merged), readParams(paramsA), readParams(paramsB), readParams(paramsC), readParams(scaledA)];
+    for (const name of Object.keys(a)) {
+      const expected = Array.from(a[name]!, (value, i) => w[name]![i]! * value + 0.25 * b[name]![i]! + (0.75 - w[name]![i]!) * c[name]![i]!);
+      expect(maxAbsDiff(m[name]!, expected), name).toBeLessThan(1e-6);
+    }
+    // Two models through mergeModels are mergeParams bit for bit.
+    const pair = mergeModels([paramsA, paramsB], [wA]);
+    const viaPair = mergeParams(paramsA, paramsB, wA);
+    expect(readParams(pair)).toEqual(readParams(viaPair));
+    expect(() => mergeModels([paramsA, paramsB, paramsC], [wA])).toThrow(/expected weights for all but the last of 3 models, got 1/);
+    [paramsC, wA, wB, scaledA, merged, pair, viaPair].forEach(disposeParams);
   });
 
   it('constantMasks and meanAlpha', () => {
