@@ -2,7 +2,7 @@
  * Report figures and summaries of a merge run. Every builder takes data (metrics, masks, curves), not experiments.
  */
 
-export { renderChart, writeFigure, type Figure, type FigureSize } from './render.js';
+export { renderChart, renderDrawing, writeFigure, type Drawing, type DrawingSize, type Figure, type FigureSize } from './render.js';
 export { renderAccuracyChart, accuracyChartConfig, type AccuracyChartOptions } from './accuracyChart.js';
 export { renderAlphaHistograms, alphaHistogramConfig, histogram01, type AlphaHistogramOptions } from './alphaHistogram.js';
 export {
@@ -17,6 +17,9 @@ export {
   type PlotArea,
 } from './alphaMap.js';
 export { renderAlphaTrainingCurves, trainingCurveConfig, curveLabel, type TrainingCurveOptions } from './trainingCurve.js';
+export { renderAccuracyVsModels, accuracyVsModelsConfig, type AccuracyVsModelsOptions } from './accuracyVsModels.js';
+export { renderMergeTree, mergeTreeLayout, type MergeTreeOptions, type MergeTreeLayout } from './mergeTree.js';
+export { renderCorrelationHistograms, correlationLayout, type CorrelationHistogramOptions, type CorrelationLayout } from './correlationHistogram.js';
 export { summaryMarkdown, summaryTable } from './summary.js';
 export { resultRows, mergeLabel, compareMerges, ENSEMBLE_LABEL, type ResultRow } from './rows.js';
 export { variantLabels, type Variant } from './variantLabels.js';

@@ -1,5 +1,6 @@
 /**
- * Turns a Chart.js configuration into PNG and SVG bytes and writes them. Drawing is done by
+ * Turns a Chart.js configuration, or a drawing made directly on a canvas, into PNG and SVG bytes and
+ * writes them. Drawing is done by
  * @napi-rs/canvas (Skia, shipped prebuilt inside its npm package: no compiler, no system library),
  * with the DejaVu Sans fonts of the npm package dejavu-fonts-ttf, so a figure looks the same on every
  * machine; the SVG's text is drawn as paths for the same reason.
@@ -8,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { createCanvas, GlobalFonts, SvgExportFlag, type Canvas, type SvgCanvas } from '@napi-rs/canvas';
+import { createCanvas, GlobalFonts, SvgExportFlag, type Canvas, type SKRSContext2D, type SvgCanvas } from '@napi-rs/canvas';
 import { Chart, type ChartConfiguration, type Plugin } from 'chart.js/auto';
 
 import { writeFileAtomic } from '../io/atomicWrite.js';
@@ -59,16 +60,26 @@ function checkSize(name: string, value: number): number {
   return value;
 }
 
-/** Draws `config` once on `canvas` and returns what `read` takes from it before the chart is destroyed (which clears it). */
-function drawn<C extends Canvas | SvgCanvas>(canvas: C, config: ChartConfiguration, read: (canvas: C) => Buffer): Buffer {
-  const options = { ...config.options, responsive: false, animation: false as const, devicePixelRatio: 1 };
-  // Chart.js types its item as a DOM canvas; Skia's has the same drawing API.
-  const chart = new Chart(canvas as unknown as HTMLCanvasElement, { ...config, options } as ChartConfiguration);
-  try {
-    return read(canvas);
-  } finally {
-    chart.destroy();
-  }
+/**
+ * Paints one picture on a raster and on a vector canvas: the one code path behind every figure, so that
+ * the PNG and the SVG cannot drift apart. `paint` may return a clean-up, run after the bytes are read.
+ */
+function renderBoth(options: FigureSize, paint: (canvas: Canvas | SvgCanvas) => (() => void) | void): Figure {
+  prepare();
+  const width = checkSize('width', options.width ?? FIGURE.width);
+  const height = checkSize('height', options.height ?? FIGURE.height);
+  const read = <C extends Canvas | SvgCanvas>(canvas: C, bytes: (canvas: C) => Buffer): Buffer => {
+    const cleanUp = paint(canvas);
+    try {
+      return bytes(canvas);
+    } finally {
+      cleanUp?.();
+    }
+  };
+  return {
+    png: read(createCanvas(width, height), (canvas) => canvas.toBuffer('image/png')),
+    svg: withViewBox(read(createCanvas(width, height, SvgExportFlag.ConvertTextToPaths), (canvas) => canvas.getContent()), width, height),
+  };
 }
 
 /** The SVG with a viewBox, so that a document can scale it to any width (Skia writes width and height only). */
@@ -84,13 +95,49 @@ function withViewBox(svg: Buffer, width: number, height: number): Buffer {
  * Chart.js options `responsive` and `animation` are forced off by the renderer.
  */
 export function renderChart(config: ChartConfiguration, options: FigureSize = {}): Figure {
-  prepare();
-  const width = checkSize('width', options.width ?? FIGURE.width);
-  const height = checkSize('height', options.height ?? FIGURE.height);
-  return {
-    png: drawn(createCanvas(width, height), config, (canvas) => canvas.toBuffer('image/png')),
-    svg: withViewBox(drawn(createCanvas(width, height, SvgExportFlag.ConvertTextToPaths), config, (canvas) => canvas.getContent()), width, height),
-  };
+  return renderBoth(options, (canvas) => {
+    const chartOptions = { ...config.options, responsive: false, animation: false as const, devicePixelRatio: 1 };
+    // Chart.js types its item as a DOM canvas; Skia's has the same drawing API.
+    const chart = new Chart(canvas as unknown as HTMLCanvasElement, { ...config, options: chartOptions } as ChartConfiguration);
+    // Destroying the chart clears the canvas, so it waits until the bytes are read.
+    return () => chart.destroy();
+  });
+}
+
+/** Size in px of the canvas a {@link Drawing} paints on. */
+export interface DrawingSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * A figure drawn directly on a 2-D canvas context, for pictures Chart.js has no chart type for (trees,
+ * small multiples). It runs once per format, so it must draw the same thing every time it is called.
+ */
+export type Drawing = (ctx: SKRSContext2D, size: DrawingSize) => void;
+
+/**
+ * Renders `draw` to PNG and SVG, on the theme background with the bundled fonts (text becomes paths
+ * in the SVG, as in charts).
+ *
+ * @example
+ * const figure = renderDrawing((ctx, { width }) => { ctx.font = cssFont(13); ctx.fillText('hello', width / 2, 20); }, { height: 40 });
+ */
+export function renderDrawing(draw: Drawing, options: FigureSize = {}): Figure {
+  return renderBoth(options, (canvas) => {
+    const ctx = canvas.getContext('2d');
+    const size = { width: canvas.width, height: canvas.height };
+    ctx.save();
+    ctx.fillStyle = FIGURE.background;
+    ctx.fillRect(0, 0, size.width, size.height);
+    ctx.restore();
+    ctx.save();
+    try {
+      draw(ctx, size);
+    } finally {
+      ctx.restore();
+    }
+  });
 }
 
 /**

@@ -4,9 +4,10 @@
  */
 
 import { aligners } from '../align/aligners.js';
-import type { MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
+import type { ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
 import { alphaInits } from '../merge/alphaInits.js';
 import { mergers } from '../merge/mergers.js';
+import { strategies } from '../merge/strategies.js';
 
 /** One row of results. */
 export interface ResultRow {
@@ -106,6 +107,58 @@ export function resultRows(metrics: RunMetrics): ResultRow[] {
     ...(m.withoutBatchNormReset ? { accuracyBeforeReset: m.withoutBatchNormReset.testAccuracy } : {}),
   }));
   return [...models, ensemble, ...merges];
+}
+
+/** The method a variant label names: its first word ("cca (gamma 0.1)" → "cca"). */
+function methodOf(label: string): string {
+  return label.split(/[\s(]/, 1)[0] ?? label;
+}
+
+/** Orders strategy labels by registry order (the simplest first), unknown ones after them by name. */
+export function compareStrategies(a: string, b: string): number {
+  return rank(strategies.names(), methodOf(a)) - rank(strategies.names(), methodOf(b)) || a.localeCompare(b);
+}
+
+/**
+ * Orders merges of many models like {@link compareMerges} orders merges of two: by strategy, then by
+ * alignment method in registry order (its variants by label), then by merge method, then by label and N.
+ */
+export function compareManyMerges(a: ManyMergeMetrics, b: ManyMergeMetrics): number {
+  return (
+    compareStrategies(a.strategy, b.strategy) ||
+    rank(aligners.names(), methodOf(a.alignLabel)) - rank(aligners.names(), methodOf(b.alignLabel)) ||
+    a.alignLabel.localeCompare(b.alignLabel) ||
+    rank(mergers.names(), methodOf(a.alphaLabel)) - rank(mergers.names(), methodOf(b.alphaLabel)) ||
+    a.alphaLabel.localeCompare(b.alphaLabel) ||
+    a.label.localeCompare(b.label) ||
+    a.models - b.models
+  );
+}
+
+/** The variants of many-model merges, one per label, in {@link compareManyMerges} order, with their strategy. */
+export function manyMergeVariants(merges: readonly ManyMergeMetrics[]): { label: string; strategy: string }[] {
+  const seen = new Map<string, string>();
+  for (const m of [...merges].sort(compareManyMerges)) if (!seen.has(m.label)) seen.set(m.label, m.strategy);
+  return [...seen].map(([label, strategy]) => ({ label, strategy }));
+}
+
+/** The numbers of models N that merges or references of many models were run with, ascending. */
+export function modelCounts(many: { merges: readonly { models: number }[]; references: readonly { models: number }[] }): number[] {
+  return [...new Set([...many.merges, ...many.references].map((m) => m.models))].sort((a, b) => a - b);
+}
+
+/**
+ * The merges whose tree a report shows: for each variant that recorded trees (hierarchical ones), the
+ * merge of the most models, in {@link manyMergeVariants} order.
+ */
+export function largestTrees(merges: readonly ManyMergeMetrics[]): ManyMergeMetrics[] {
+  const largest = new Map<string, ManyMergeMetrics>();
+  for (const m of [...merges].sort(compareManyMerges)) {
+    if (!m.tree?.length) continue;
+    const kept = largest.get(m.label);
+    if (!kept || m.models > kept.models) largest.set(m.label, m);
+  }
+  return [...largest.values()];
 }
 
 /** Accuracy stored as a fraction in [0, 1], as a percentage. */

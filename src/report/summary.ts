@@ -2,8 +2,10 @@
  * Text summaries of a run: a markdown report section and an aligned plain-text table for the terminal.
  */
 
-import type { RunMetrics } from '../artifacts/metrics.js';
-import { resultRows, toPercent, type ResultRow } from './rows.js';
+import type { RunMetrics, TreeNode } from '../artifacts/metrics.js';
+import { ENSEMBLE_LABEL, largestTrees, manyMergeVariants, modelCounts, resultRows, toPercent, type ResultRow } from './rows.js';
+
+type ManyModels = NonNullable<RunMetrics['many']>;
 
 /** Placeholder for a column that does not apply to a row. */
 const NOT_APPLICABLE = '—';
@@ -59,9 +61,77 @@ function timingRows(metrics: RunMetrics): string[][] {
   return Object.entries(metrics.timings).map(([stage, seconds]) => [stage, formatNumber(seconds, 2)]);
 }
 
+/** Row name of the mean base model in the many-models table. */
+const MEAN_BASE_ROW = 'mean base model (± std)';
+
+/**
+ * Header, cells and alignment of the many-models table: a row per variant and a column per N (test
+ * accuracy in %), then the ensemble of the same N models and their mean accuracy ± standard deviation.
+ */
+function manyTable(many: ManyModels): [string[], string[][], boolean[]] {
+  const counts = modelCounts(many);
+  const percent = (accuracy: number | undefined): string => (accuracy === undefined ? NOT_APPLICABLE : formatNumber(toPercent(accuracy), 2));
+  const variantRows = manyMergeVariants(many.merges).map(({ label }) => [
+    label,
+    ...counts.map((n) => percent(many.merges.find((m) => m.label === label && m.models === n)?.testAccuracy)),
+  ]);
+  const reference = (n: number) => many.references.find((r) => r.models === n);
+  const ensembleRow = [ENSEMBLE_LABEL, ...counts.map((n) => percent(reference(n)?.ensemble.testAccuracy))];
+  const meanRow = [
+    MEAN_BASE_ROW,
+    ...counts.map((n) => {
+      const mean = reference(n)?.meanBase;
+      return mean ? `${percent(mean.testAccuracy)} ± ${formatNumber(toPercent(mean.testAccuracyStd), 2)}` : NOT_APPLICABLE;
+    }),
+  ];
+  return [['merge', ...counts.map((n) => `N = ${n}`)], [...variantRows, ensembleRow, meanRow], [false, ...counts.map(() => true)]];
+}
+
+/** A merge tree as a nested markdown list, the root first: each node's accuracy, then its inputs below it. */
+function treeList(tree: readonly TreeNode[]): string[] {
+  const byId = new Map(tree.map((node) => [node.id, node]));
+  const lines: string[] = [];
+  const visit = (node: TreeNode, depth: number): void => {
+    const accuracy = `${formatNumber(toPercent(node.testAccuracy), 2)} %`;
+    const what = node.inputs.length === 0 ? node.id : `merge of ${node.members.length} models (level ${node.level})`;
+    lines.push(`${'  '.repeat(depth)}- ${escapeCell(what)}: ${accuracy}`);
+    for (const input of node.inputs) {
+      const child = byId.get(input);
+      // A tree naming an unknown input is drawn as far as it goes; the figure reports the error.
+      if (child) visit(child, depth + 1);
+      else lines.push(`${'  '.repeat(depth + 1)}- ${escapeCell(input)}: not in the tree`);
+    }
+  };
+  const root = tree[tree.length - 1];
+  if (root) visit(root, 0);
+  return lines;
+}
+
+/** The "Many models" section: the accuracy table, warnings, and the tree of each hierarchical variant at its largest N. */
+function manySection(many: ManyModels): string[] {
+  const parts = [
+    '### Many models',
+    '',
+    'Test accuracy (%) of merging N base models into one, beside the logit ensemble of the same N models and their mean accuracy (± sample std).',
+    '',
+    markdownTable(...manyTable(many)),
+    '',
+  ];
+  const warnings = many.merges.filter((m) => m.warning !== undefined);
+  if (warnings.length > 0) {
+    parts.push('Warnings:', '', ...warnings.map((m) => `- ${m.label}, N = ${m.models}: ${escapeCell(m.warning ?? '')}`), '');
+  }
+  for (const merge of largestTrees(many.merges)) {
+    parts.push(`#### Merge tree: ${merge.label} (N = ${merge.models})`, '', ...treeList(merge.tree ?? []), '');
+  }
+  return parts;
+}
+
 /**
  * Markdown summary of a run: a results table (base models, logit ensemble, then merges from the simplest to the
- * most elaborate; accuracies in % with 2 decimals, losses with 4) and a table of wall-clock seconds per stage.
+ * most elaborate; accuracies in % with 2 decimals, losses with 4), for runs that merged many models a
+ * "Many models" section (accuracy per variant and N, the references, each hierarchical tree as a nested
+ * list), and a table of wall-clock seconds per stage.
  */
 export function summaryMarkdown(metrics: RunMetrics): string {
   const parts: string[] = [`## Results: ${metrics.dataset}`, ''];
@@ -71,6 +141,7 @@ export function summaryMarkdown(metrics: RunMetrics): string {
   ].filter((s): s is string => s !== undefined);
   if (context.length > 0) parts.push(`${context.join(', ')}.`, '');
   parts.push(markdownTable(...resultTable(metrics)), '');
+  if (metrics.many) parts.push(...manySection(metrics.many));
   const timings = timingRows(metrics);
   if (timings.length > 0) {
     parts.push('### Timings', '', markdownTable(['stage', 'seconds'], timings, [false, true]), '');
@@ -90,7 +161,13 @@ function alignedTable(header: readonly string[], rows: string[][], rightAligned:
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-/** The results rows of {@link summaryMarkdown} as a plain-text table with aligned columns, for the terminal. */
+/**
+ * The results rows of {@link summaryMarkdown} as a plain-text table with aligned columns, for the
+ * terminal; for runs that merged many models, their accuracy table below it, after a blank line.
+ */
 export function summaryTable(metrics: RunMetrics): string {
-  return alignedTable(...resultTable(metrics));
+  const results = alignedTable(...resultTable(metrics));
+  if (!metrics.many) return results;
+  const [header, rows, right] = manyTable(metrics.many);
+  return `${results}\n\n${alignedTable(['many models: test acc (%)', ...header.slice(1)], rows, right)}`;
 }

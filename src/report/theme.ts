@@ -3,7 +3,7 @@
  * Figure builders take colours and sizes from here so that all figures of a report match.
  */
 
-import type { Chart } from 'chart.js';
+import type { Chart, PointStyle } from 'chart.js';
 
 /** The font of all text: DejaVu Sans, which the renderer loads from the npm package dejavu-fonts-ttf. */
 export const FONT_NAME = 'DejaVu Sans';
@@ -100,6 +100,36 @@ export function mergeGroupColour(i: number): string {
   return MERGE_GROUP_COLOURS[i % MERGE_GROUP_COLOURS.length]!;
 }
 
+/**
+ * Colour of the `i`-th of several merge variants drawn as lines in one figure (one per variant, so
+ * lines of one alignment can still be told apart): the merge-group colours, which leave out the
+ * ensemble's, cycling. Past the palette, {@link variantMarkerFilled} tells the cycles apart.
+ */
+export function variantColour(i: number): string {
+  return mergeGroupColour(i);
+}
+
+/** Whether the `i`-th variant's markers are filled: hollow once the colours have cycled. */
+export function variantMarkerFilled(i: number): boolean {
+  return i < MERGE_GROUP_COLOURS.length;
+}
+
+/** Marker shapes, one per kind of series (e.g. per many-model strategy), in order. */
+export const MARKER_STYLES: readonly PointStyle[] = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot'];
+
+/** The `i`-th marker shape, cycling. */
+export function markerStyle(i: number): PointStyle {
+  return MARKER_STYLES[i % MARKER_STYLES.length]!;
+}
+
+/** Dash pattern of the ensemble's line beside merges; short enough that a legend's 15 px line shows it. */
+export const ENSEMBLE_DASH: readonly number[] = [6, 3];
+/** Dash pattern (dots) of the mean base model's line beside merges. */
+export const BASE_MEAN_DASH: readonly number[] = [2, 2];
+
+/** Colour of axis lines and connectors (tree edges) in figures drawn directly on the canvas. */
+export const AXIS_COLOUR = '#777777';
+
 /** Colour of the independently trained base models. */
 export const BASE_MODEL_COLOUR = NEUTRAL_GREY;
 /** Colour of the logit (output-averaging) ensemble. */
@@ -164,6 +194,17 @@ export function withOpacity(colour: string, opacity: number): string {
   if (!m) return colour;
   const [r, g, b] = [m[1], m[2], m[3]].map((h) => parseInt(h ?? '0', 16));
   return `rgba(${r}, ${g}, ${b}, ${opacity})`;
+}
+
+/**
+ * `colour` (a `#rrggbb` string) mixed with white: `amount` 1 is the colour, 0 white. Opaque, unlike
+ * {@link withOpacity}, so that a fill looks the same whatever lies beneath it.
+ */
+export function tint(colour: string, amount: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+  if (!m) return colour;
+  const channels = [m[1], m[2], m[3]].map((h) => Math.round(255 - (255 - parseInt(h ?? 'ff', 16)) * amount));
+  return `#${channels.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** CSS font shorthand for drawing directly on a canvas context with the theme font. */

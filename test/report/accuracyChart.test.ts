@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
+import { aligners } from '../../src/align/aligners.js';
 import { accuracyChartConfig, renderAccuracyChart } from '../../src/report/accuracyChart.js';
-import { FIGURE, MERGE_GROUP_COLOURS } from '../../src/report/theme.js';
+import { FIGURE, MERGE_GROUP_COLOURS, mergeGroupColour } from '../../src/report/theme.js';
 import { sampleMetrics } from './fixtures.js';
 import { colourDistance, decodePng, distinctColours, inkFraction, looksLikeSvg } from './pixels.js';
 
@@ -25,9 +26,10 @@ describe('accuracyChartConfig', () => {
     const metrics = sampleMetrics();
     metrics.merges = metrics.merges.filter((m) => m.align === 'cca').flatMap((m) => [m, { ...m, label: `cca (gamma 0.1) · ${m.alpha}`, alignLabel: 'cca (gamma 0.1)' }]);
     const groups = accuracyChartConfig(metrics).data.datasets.slice(2);
+    // Further variants take the colours after those of every registered aligner.
     expect(groups.map((d) => [d.label, d.backgroundColor])).toEqual([
       ['align cca', MERGE_GROUP_COLOURS[2]],
-      ['align cca (gamma 0.1)', MERGE_GROUP_COLOURS[3]],
+      ['align cca (gamma 0.1)', mergeGroupColour(aligners.names().length)],
     ]);
   });
 

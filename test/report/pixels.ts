@@ -52,3 +52,47 @@ export function looksLikeSvg(svg: Buffer): boolean {
   const head = svg.subarray(0, 200).toString('utf8').trimStart();
   return (head.startsWith('<?xml') || head.startsWith('<svg')) && svg.toString('utf8').trimEnd().endsWith('</svg>');
 }
+
+/** One element of an SVG document: its tag and attributes (enough to find the shapes Skia writes). */
+export interface SvgShape {
+  tag: string;
+  attrs: Record<string, string>;
+}
+
+/** Every element start tag of `svg`, in document order. */
+export function svgShapes(svg: Buffer): SvgShape[] {
+  const shapes: SvgShape[] = [];
+  for (const [, tag, body] of svg.toString('utf8').matchAll(/<([a-zA-Z]+)\b([^>]*)>/g)) {
+    const attrs: Record<string, string> = {};
+    for (const [, name, value] of (body ?? '').matchAll(/([\w:-]+)="([^"]*)"/g)) attrs[name!] = value ?? '';
+    shapes.push({ tag: tag!, attrs });
+  }
+  return shapes;
+}
+
+/** Whether an SVG colour attribute is `hex` (#rrggbb); Skia shortens #999999 to #999 and writes upper case. */
+export function isColour(attr: string | undefined, hex: string): boolean {
+  if (attr === undefined) return false;
+  const long = /^#[0-9a-f]{3}$/i.test(attr) ? `#${[...attr.slice(1)].map((c) => c + c).join('')}` : attr;
+  return long.toLowerCase() === hex.toLowerCase();
+}
+
+/** Number of subpaths (move-to commands) of an SVG path's `d`: a dashed line becomes one per dash. */
+export function subpaths(d: string | undefined): number {
+  return (d?.match(/M/g) ?? []).length;
+}
+
+/** The shapes of `svg` that fill with `hex`, and those that stroke with it. */
+export function shapesIn(svg: Buffer, hex: string): { filled: SvgShape[]; stroked: SvgShape[] } {
+  const shapes = svgShapes(svg);
+  return {
+    filled: shapes.filter((s) => isColour(s.attrs.fill, hex)),
+    stroked: shapes.filter((s) => isColour(s.attrs.stroke, hex)),
+  };
+}
+
+/** Whether a pixel has the colour `hex`, within `tolerance` per channel. */
+export function hasColour(pixel: readonly number[], hex: string, tolerance = 3): boolean {
+  const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return colourDistance(pixel, rgb) <= tolerance;
+}

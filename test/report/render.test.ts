@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { renderChart, writeFigure } from '../../src/report/render.js';
-import { FIGURE } from '../../src/report/theme.js';
+import { renderChart, renderDrawing, writeFigure } from '../../src/report/render.js';
+import { cssFont, FIGURE } from '../../src/report/theme.js';
 import { decodePng, distinctColours, looksLikeSvg, pixelAt } from './pixels.js';
 
 const config = (): ChartConfiguration => ({
@@ -36,6 +36,44 @@ describe('renderChart', () => {
   it('rejects nonsensical sizes', () => {
     expect(() => renderChart(config(), { width: 0 })).toThrow(RangeError);
     expect(() => renderChart(config(), { height: 10.5 })).toThrow(RangeError);
+  });
+});
+
+describe('renderDrawing', () => {
+  it('paints the same drawing as PNG and SVG on the theme background, text as paths', async () => {
+    const sizes: [number, number][] = [];
+    const figure = renderDrawing(
+      (ctx, { width, height }) => {
+        sizes.push([width, height]);
+        ctx.fillStyle = '#0072B2';
+        ctx.fillRect(10, 10, 50, 30);
+        ctx.font = cssFont(13);
+        ctx.fillStyle = '#222222';
+        ctx.fillText('label', 100, 30);
+      },
+      { width: 200, height: 80 },
+    );
+    // Once per format, at the asked size.
+    expect(sizes).toEqual([
+      [200, 80],
+      [200, 80],
+    ]);
+    const pixels = await decodePng(figure.png);
+    expect([pixels.width, pixels.height]).toEqual([200, 80]);
+    expect(pixelAt(pixels, 1, 1)).toEqual([255, 255, 255]);
+    expect(pixelAt(pixels, 30, 20)).toEqual([0, 0x72, 0xb2]);
+    const svg = figure.svg.toString('utf8');
+    expect(looksLikeSvg(figure.svg)).toBe(true);
+    expect(svg).toContain('viewBox="0 0 200 80"');
+    expect(svg).toMatch(/<rect fill="#0072B2" x="10" y="10" width="50" height="30"\/>/);
+    expect(svg).not.toMatch(/<text\b/);
+    expect(svg).toMatch(/<path fill="#222"/);
+  });
+
+  it('defaults to the theme size and rejects nonsensical sizes', async () => {
+    const pixels = await decodePng(renderDrawing(() => {}).png);
+    expect([pixels.width, pixels.height]).toEqual([FIGURE.width, FIGURE.height]);
+    expect(() => renderDrawing(() => {}, { width: 8 })).toThrow(RangeError);
   });
 });
 

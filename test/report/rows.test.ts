@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { ENSEMBLE_LABEL, mergeLabel, resultRows } from '../../src/report/rows.js';
+import { ENSEMBLE_LABEL, largestTrees, manyMergeVariants, mergeLabel, modelCounts, resultRows } from '../../src/report/rows.js';
 import type { MergeMetrics } from '../../src/artifacts/metrics.js';
-import { sampleMetrics } from './fixtures.js';
+import { sampleManyMetrics, sampleMetrics } from './fixtures.js';
 
 describe('mergeLabel', () => {
   it('names untrained and learned variants', () => {
@@ -43,6 +43,49 @@ describe('variants of one method', () => {
       'cca (gamma 10) · uniform',
       'cca (gamma 2, fold) · uniform',
       'cca (gamma 2, transform) · uniform',
+    ]);
+  });
+});
+
+describe('merges of many models', () => {
+  const many = sampleManyMetrics().many!;
+
+  it('are listed by strategy, then alignment in registry order, then merge method, whatever their stored order', () => {
+    const variant = (strategy: string, alignLabel: string, alphaLabel: string) => ({
+      ...many.merges[0]!,
+      label: `${strategy} · ${alignLabel} · ${alphaLabel}`,
+      strategy,
+      alignLabel,
+      alphaLabel,
+    });
+    const merges = [
+      variant('hierarchical', 'cca', 'uniform'),
+      variant('zip', 'cca', 'uniform'),
+      variant('all-to-one', 'cca (gamma 0.1)', 'uniform'),
+      variant('all-to-one', 'cca', 'learned (fisher init)'),
+      variant('all-to-one', 'cca', 'uniform'),
+      variant('all-to-one', 'permutation', 'learned (fisher init)'),
+    ];
+    expect(manyMergeVariants(merges).map((v) => v.label)).toEqual([
+      'all-to-one · permutation · learned (fisher init)',
+      'all-to-one · cca · uniform',
+      'all-to-one · cca · learned (fisher init)',
+      'all-to-one · cca (gamma 0.1) · uniform',
+      'hierarchical · cca · uniform',
+      'zip · cca · uniform',
+    ]);
+    expect(manyMergeVariants([...merges].reverse())).toEqual(manyMergeVariants(merges));
+  });
+
+  it('have their N values listed once, ascending, from merges and references', () => {
+    expect(modelCounts(many)).toEqual([2, 4, 8]);
+    expect(modelCounts({ merges: [], references: many.references.slice(0, 1) })).toEqual([2]);
+  });
+
+  it('show the tree of each hierarchical variant at its largest N', () => {
+    expect(largestTrees(many.merges).map((m) => [m.label, m.models])).toEqual([
+      ['hierarchical · permutation · uniform', 4],
+      ['hierarchical · cca · learned', 8],
     ]);
   });
 });

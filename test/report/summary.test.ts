@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { summaryMarkdown, summaryTable } from '../../src/report/summary.js';
-import { sampleMetrics } from './fixtures.js';
+import { sampleManyMetrics, sampleMetrics, sampleTree } from './fixtures.js';
 
 describe('summaryMarkdown', () => {
   const md = summaryMarkdown(sampleMetrics());
@@ -49,5 +49,69 @@ describe('summaryTable', () => {
     const accEnd = lines[0]!.indexOf('test acc (%)') + 'test acc (%)'.length;
     for (const line of lines.slice(2)) expect(line.slice(accEnd - 5, accEnd)).toMatch(/^\d\d\.\d\d$/);
     expect(lines.find((l) => l.startsWith('cca · learned (fisher init)'))).toMatch(/97\.12\s+0\.2100$/);
+  });
+});
+
+describe('summaryMarkdown of a run that merged many models', () => {
+  const md = summaryMarkdown(sampleManyMetrics());
+  const lines = md.split('\n');
+
+  it('has a row per variant in report order and a column per N, with — where a variant lacks an N', () => {
+    const at = lines.indexOf('### Many models');
+    expect(at).toBeGreaterThan(lines.findIndex((l) => l.startsWith('| cca · learned (fisher init) |')));
+    expect(at).toBeLessThan(lines.indexOf('### Timings'));
+    const table = lines.slice(at).filter((l) => l.startsWith('|'));
+    expect(table.slice(0, 7)).toEqual([
+      '| merge | N = 2 | N = 4 | N = 8 |',
+      '| --- | ---: | ---: | ---: |',
+      '| all-to-one · cca · learned | 96.88 | 94.88 | 91.23 |',
+      '| hierarchical · permutation · uniform | 94.11 | 88.76 | — |',
+      '| hierarchical · cca · learned | 97.02 | 95.55 | 93.01 |',
+      '| logit ensemble | 98.45 | 98.62 | 98.71 |',
+      '| mean base model (± std) | 98.06 ± 0.10 | 98.01 ± 0.15 | 97.98 ± 0.12 |',
+    ]);
+  });
+
+  it('lists warnings and each hierarchical tree at its largest N as a nested list, root first', () => {
+    expect(lines).toContain('- hierarchical · permutation · uniform, N = 4: learned weights diverged at level 2');
+    const tree = lines.indexOf('#### Merge tree: hierarchical · cca · learned (N = 8)');
+    expect(tree).toBeGreaterThan(0);
+    expect(lines.slice(tree + 2, tree + 6)).toEqual([
+      '- merge of 8 models (level 3): 93.01 %',
+      '  - merge of 4 models (level 2): 95.60 %',
+      '    - merge of 2 models (level 1): 96.80 %',
+      '      - model 1: 98.00 %',
+    ]);
+    // 8 leaves and 7 merges.
+    const items = lines.slice(tree + 2).filter((l) => /^\s*- /.test(l)).slice(0, 15);
+    expect(items.filter((l) => l.includes('- model '))).toHaveLength(8);
+    expect(items.filter((l) => l.includes('- merge of'))).toHaveLength(7);
+    expect(md).toContain('#### Merge tree: hierarchical · permutation · uniform (N = 4)');
+    expect(md).not.toContain('Merge tree: all-to-one');
+  });
+
+  it('shows an odd model carried up as a leaf directly under the merge that takes it', () => {
+    const metrics = sampleManyMetrics();
+    const merge = metrics.many!.merges.find((m) => m.label === 'hierarchical · cca · learned' && m.models === 8)!;
+    Object.assign(merge, { models: 5, members: merge.members.slice(0, 5), tree: sampleTree(5, merge.testAccuracy) });
+    const lines = summaryMarkdown(metrics).split('\n');
+    const at = lines.indexOf('#### Merge tree: hierarchical · cca · learned (N = 5)');
+    expect(at).toBeGreaterThan(0);
+    const items = lines.slice(at + 2, lines.indexOf('', at + 2));
+    expect(items[0]).toBe('- merge of 5 models (level 3): 93.01 %');
+    expect(items[1]).toBe('  - merge of 4 models (level 2): 95.60 %');
+    expect(items.at(-1)).toBe('  - model 5: 97.60 %');
+    expect(items).toHaveLength(5 + 4);
+  });
+});
+
+describe('summaryTable of a run that merged many models', () => {
+  it('adds the many-models table, aligned, after a blank line', () => {
+    const lines = summaryTable(sampleManyMetrics()).split('\n');
+    expect(lines).toHaveLength(2 + 2 + 1 + 12 + 1 + 2 + 5);
+    expect(lines[17]).toBe('');
+    expect(lines[18]).toMatch(/^many models: test acc \(%\)\s+N = 2\s+N = 4\s+N = 8$/);
+    expect(lines.find((l) => l.startsWith('hierarchical · permutation · uniform'))).toMatch(/94\.11\s+88\.76\s+—$/);
+    expect(lines.at(-1)).toMatch(/^mean base model \(± std\)\s+98\.06 ± 0\.10\s+98\.01 ± 0\.15\s+97\.98 ± 0\.12$/);
   });
 });

@@ -6,7 +6,13 @@ import {
   categoricalColour,
   categoricalDash,
   CATEGORICAL,
+  ENSEMBLE_COLOUR,
+  markerStyle,
+  MERGE_GROUP_COLOURS,
   MISSING_VALUE_COLOUR,
+  tint,
+  variantColour,
+  variantMarkerFilled,
   withOpacity,
 } from '../../src/report/theme.js';
 
@@ -48,5 +54,22 @@ describe('categorical colours', () => {
 
   it('adds opacity to hex colours', () => {
     expect(withOpacity('#0072B2', 0.5)).toBe('rgba(0, 114, 178, 0.5)');
+  });
+});
+
+describe('variant styles', () => {
+  it('never give a variant the ensemble colour, and mark cycled colours with hollow markers', () => {
+    const colours = Array.from({ length: 20 }, (_, i) => variantColour(i));
+    expect(colours).not.toContain(ENSEMBLE_COLOUR);
+    expect(new Set(colours.slice(0, MERGE_GROUP_COLOURS.length)).size).toBe(MERGE_GROUP_COLOURS.length);
+    expect(variantMarkerFilled(0)).toBe(true);
+    expect(variantMarkerFilled(MERGE_GROUP_COLOURS.length)).toBe(false);
+    expect(markerStyle(0)).not.toBe(markerStyle(1));
+  });
+
+  it('tints colours towards white, opaquely', () => {
+    expect(tint('#0072B2', 1)).toBe('#0072b2');
+    expect(tint('#0072B2', 0)).toBe('#ffffff');
+    expect(tint('#000000', 0.5)).toBe('#808080');
   });
 });

@@ -1,0 +1,210 @@
+/**
+ * Figure: test accuracy of merges of many models against the number of models merged, one line per
+ * variant, beside the logit ensemble of the same models and the mean base model (± std).
+ */
+
+import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin } from 'chart.js';
+
+import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
+import { renderChart, type Figure, type FigureSize } from './render.js';
+import { compareStrategies, ENSEMBLE_LABEL, manyMergeVariants, modelCounts, toPercent } from './rows.js';
+import {
+  axisTitle,
+  BASE_MEAN_DASH,
+  BASE_MODEL_COLOUR,
+  ENSEMBLE_COLOUR,
+  ENSEMBLE_DASH,
+  FIGURE,
+  GRID_COLOUR,
+  markerStyle,
+  TEXT_COLOUR,
+  variantColour,
+  variantMarkerFilled,
+} from './theme.js';
+
+/** The `many` field of metrics.json: merges of N models and their references per N. */
+export type ManyModels = NonNullable<RunMetrics['many']>;
+
+/** Options of {@link renderAccuracyVsModels}. */
+export interface AccuracyVsModelsOptions extends FigureSize {
+  /** Chart title (default "Merging many models"). */
+  title?: string;
+}
+
+/** Legend name of the mean base model's line. */
+export const MEAN_BASE_LABEL = 'mean base model (± std)';
+
+/** Marker radius in px of merge variants; references get smaller ones so that merges stay in front. */
+const MARKER_RADIUS = 5;
+const REFERENCE_MARKER_RADIUS = 3;
+/** Half the width in px of an error bar's caps. */
+const CAP_HALF_WIDTH = 6;
+
+/**
+ * Draws vertical ± `errors[i]` bars (in the y axis's units) around the points of one dataset; Chart.js
+ * has no error bars of its own. Drawn before the datasets so that markers stay on top.
+ */
+function errorBars(datasetIndex: number, errors: readonly (number | null)[], colour: string): Plugin<'line'> {
+  return {
+    id: 'manyModelsErrorBars',
+    beforeDatasetsDraw(chart) {
+      const { ctx } = chart;
+      const y = chart.scales.y;
+      const values = chart.data.datasets[datasetIndex]?.data ?? [];
+      const points = chart.getDatasetMeta(datasetIndex).data;
+      if (!y) return;
+      ctx.save();
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 1.5;
+      points.forEach((point, i) => {
+        const value = values[i];
+        const error = errors[i];
+        if (typeof value !== 'number' || error === null || error === undefined || !Number.isFinite(error) || error <= 0) return;
+        const top = y.getPixelForValue(value + error);
+        const bottom = y.getPixelForValue(value - error);
+        ctx.beginPath();
+        ctx.moveTo(point.x, top);
+        ctx.lineTo(point.x, bottom);
+        ctx.moveTo(point.x - CAP_HALF_WIDTH, top);
+        ctx.lineTo(point.x + CAP_HALF_WIDTH, top);
+        ctx.moveTo(point.x - CAP_HALF_WIDTH, bottom);
+        ctx.lineTo(point.x + CAP_HALF_WIDTH, bottom);
+        ctx.stroke();
+      });
+      ctx.restore();
+    },
+  };
+}
+
+/** Axis range: 5 points around the data, rounded out to multiples of 5, within [0, 100]. */
+function yRange(values: number[]): { min: number; max: number } {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return { min: 0, max: 100 };
+  return {
+    min: Math.max(0, Math.floor((Math.min(...finite) - 5) / 5) * 5),
+    max: Math.min(100, Math.ceil((Math.max(...finite) + 1) / 5) * 5),
+  };
+}
+
+type Line = ChartDataset<'line', (number | null)[]>;
+
+/**
+ * The Chart.js configuration behind {@link renderAccuracyVsModels}; exposed for tests and custom rendering.
+ * The x axis is categorical with exactly the N values present (2, 4, 8 are evenly spaced, as on a log2 axis).
+ */
+export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsModelsOptions = {}): ChartConfiguration<'line', (number | null)[]> {
+  const counts = modelCounts(many);
+  const column = (n: number): number => counts.indexOf(n);
+  const strategies = [...new Set(many.merges.map((m) => m.strategy))].sort(compareStrategies);
+
+  const variants: Line[] = manyMergeVariants(many.merges).map(({ label, strategy }, i) => {
+    const data = counts.map<number | null>(() => null);
+    for (const m of many.merges) if (m.label === label) data[column(m.models)] = toPercent(m.testAccuracy);
+    const colour = variantColour(i);
+    return {
+      label,
+      data,
+      borderColor: colour,
+      backgroundColor: colour,
+      pointBackgroundColor: variantMarkerFilled(i) ? colour : FIGURE.background,
+      pointBorderColor: colour,
+      pointBorderWidth: 1.5,
+      pointStyle: markerStyle(strategies.indexOf(strategy)),
+      pointRadius: MARKER_RADIUS,
+      borderWidth: 2,
+      // A variant missing at some N is still one line: markers show where it was measured.
+      spanGaps: true,
+      fill: false,
+    };
+  });
+
+  const reference = (label: string, colour: string, dash: readonly number[], values: (r: ManyReference) => number): Line => {
+    const data = counts.map<number | null>(() => null);
+    for (const r of many.references) data[column(r.models)] = toPercent(values(r));
+    return {
+      label,
+      data,
+      borderColor: colour,
+      backgroundColor: colour,
+      pointBackgroundColor: colour,
+      pointBorderColor: colour,
+      pointStyle: 'circle',
+      pointRadius: REFERENCE_MARKER_RADIUS,
+      borderWidth: 2,
+      borderDash: [...dash],
+      spanGaps: true,
+      fill: false,
+    };
+  };
+  const ensemble = reference(ENSEMBLE_LABEL, ENSEMBLE_COLOUR, ENSEMBLE_DASH, (r) => r.ensemble.testAccuracy);
+  const meanBase = reference(MEAN_BASE_LABEL, BASE_MODEL_COLOUR, BASE_MEAN_DASH, (r) => r.meanBase.testAccuracy);
+  const stds = counts.map<number | null>(() => null);
+  for (const r of many.references) stds[column(r.models)] = toPercent(r.meanBase.testAccuracyStd);
+
+  const datasets = [...variants, ensemble, meanBase];
+  const referenceDashes = new Map<number, readonly number[]>([
+    [variants.length, ENSEMBLE_DASH],
+    [variants.length + 1, BASE_MEAN_DASH],
+  ]);
+  const plotted = [
+    ...datasets.flatMap((d) => d.data.filter((v): v is number => v !== null)),
+    ...many.references.flatMap((r) => [toPercent(r.meanBase.testAccuracy - r.meanBase.testAccuracyStd), toPercent(r.meanBase.testAccuracy + r.meanBase.testAccuracyStd)]),
+  ];
+  const { min, max } = yRange(plotted);
+  return {
+    type: 'line',
+    data: { labels: counts.map(String), datasets },
+    options: {
+      layout: { padding: { top: 4, right: 16, left: 4, bottom: 4 } },
+      scales: {
+        x: {
+          type: 'category',
+          // Half a step of margin at both ends, so that the first and last markers are not cut.
+          offset: true,
+          title: axisTitle('models merged (N)'),
+          grid: { color: GRID_COLOUR },
+          ticks: { color: TEXT_COLOUR },
+        },
+        y: {
+          type: 'linear',
+          min,
+          max,
+          title: axisTitle('test accuracy (%)'),
+          grid: { color: GRID_COLOUR },
+          ticks: { color: TEXT_COLOUR },
+        },
+      },
+      plugins: {
+        title: { display: true, text: options.title ?? 'Merging many models', padding: { top: 4, bottom: 8 } },
+        // Above the plot, so that it never covers data.
+        legend: {
+          position: 'top',
+          labels: {
+            usePointStyle: true,
+            // Markers a little larger than in the plot; a reference's line as long as its marker box.
+            boxWidth: 16,
+            boxHeight: 10,
+            // References show their dashed line; merge variants their marker, which names the strategy.
+            // (Legend items of point styles take the marker's style, which has no dash: it is set here.)
+            generateLabels: (chart) =>
+              Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item: LegendItem) => {
+                const dash = item.datasetIndex === undefined ? undefined : referenceDashes.get(item.datasetIndex);
+                return dash ? { ...item, pointStyle: 'line', lineDash: [...dash], lineWidth: 2 } : item;
+              }),
+          },
+        },
+      },
+    },
+    plugins: [errorBars(datasets.length - 1, stds, BASE_MODEL_COLOUR)],
+  };
+}
+
+/**
+ * Line chart of test accuracy (%) against the number of models merged N: one line with markers per
+ * merge variant (colour per variant, marker shape per strategy), the logit ensemble of the same N models
+ * (long dashes) and the mean accuracy of those base models (short dashes, with ± one standard deviation).
+ */
+export function renderAccuracyVsModels(many: ManyModels, options: AccuracyVsModelsOptions = {}): Figure {
+  // The cast widens the chart type to what the renderer accepts; the line configuration is a valid member.
+  return renderChart(accuracyVsModelsConfig(many, options) as unknown as ChartConfiguration, options);
+}
