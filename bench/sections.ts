@@ -225,7 +225,7 @@ export async function alphaSteps(repeats: number): Promise<Figure[]> {
   const train = syntheticSet(2048, mlpCase.inputShape, 10, 4);
   const validation = syntheticSet(256, mlpCase.inputShape, 10, 5);
   const steps = 50;
-  const run = async () => disposeParams((await learnAlphaMasks(spec, a, b, half, train, validation, { steps, batchSize: 128, learningRate: 0.01, seed: 0, evalEvery: steps })).masks);
+  const run = async () => (await learnAlphaMasks(spec, [a, b], [half], train, validation, { steps, batchSize: 128, learningRate: 0.01, seed: 0, evalEvery: steps })).masks.forEach(disposeParams);
   const { seconds } = await timeMedian(run, repeats);
   [a, b, half].forEach(disposeParams);
   [train, validation].forEach((s) => s.dispose());

@@ -40,7 +40,7 @@ describe('no stage leaks tensors', () => {
     expect(tf.memory().numTensors).toBe(before);
   }
 
-  it('across 208 training steps, alignment, Fisher, every merger (200 learned-alpha steps), merging and evaluation', async () => {
+  it('across 208 training steps, alignment, Fisher, every merger of two and three models, merging and evaluation', async () => {
     let a: ParamMap = {};
     let b: ParamMap = {};
     const options = { epochs: 16, batchSize: 16, optimizer: 'sgd' as const, learningRate: 0.05, momentum: 0.9, seed: 1 };
@@ -60,17 +60,22 @@ describe('no stage leaks tensors', () => {
     }
     await expectNoLeak(() => [diagonalFisher(spec, a, data, 'expected'), diagonalFisher(spec, a, data, 'empirical')]);
     // The Fisher information is cached by the caller across merges; computed once here.
-    const fisherCache = new Map<ParamMap, ParamMap>([a, b].map((p) => [p, diagonalFisher(spec, p, data, 'expected')]));
-    for (const merger of mergers.list()) {
-      await expectNoLeak(async () => {
-        const { masks } = await merger.masks(
-          { spec, paramsA: a, paramsB: b, fisherOf: (p) => fisherCache.get(p)!, merge: labelled, inputShape: [20], seed: 0 },
-          { init: 'fisher', fisher: 'expected', steps: 200, batchSize: 16, learningRate: 0.01, validationFraction: 0.25, evalEvery: 10 },
-        );
-        return [masks];
-      });
+    const c = initParams(spec, 3);
+    const fisherCache = new Map<ParamMap, ParamMap>([a, b, c].map((p) => [p, diagonalFisher(spec, p, data, 'expected')]));
+    // Two models, and three (N-way weights).
+    for (const models of [[a, b], [a, b, c]]) {
+      for (const merger of mergers.list()) {
+        await expectNoLeak(async () => {
+          const { masks } = await merger.masks(
+            { spec, models, fisherOf: (p) => fisherCache.get(p)!, merge: labelled, inputShape: [20], seed: 0 },
+            { init: 'fisher', fisherMode: 'expected', steps: models.length === 2 ? 200 : 20, batchSize: 16, learningRate: 0.01, validationFraction: 0.25, evalEvery: 10 },
+          );
+          return masks;
+        });
+      }
     }
     fisherCache.forEach(disposeParams);
+    disposeParams(c);
     await expectNoLeak(() => {
       const merged = mergeParams(a, b, 0.3);
       evaluateModel(spec, merged, data);

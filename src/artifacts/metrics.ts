@@ -105,11 +105,11 @@ const manyReference = z.looseObject({
 });
 
 /** Per feature space: for every unit, its largest and second-largest absolute value (see correlationAnalysis). */
-const spaceCorrelations = z.looseObject({
+export const spaceCorrelationsSchema = z.object({
   /** Each of model A's units: its top-1 and top-2 absolute correlation with model B's units. */
   top1Correlation: z.array(z.number()),
   top2Correlation: z.array(z.number()),
-  /** Each column of the CCA transform, normalised as correlationAnalysis says: its top-1 and top-2 absolute coefficients. */
+  /** Each aligned unit i (row i of T, z_B' = T z_B): its top-1 and top-2 |T[i, j]| after scaling the row to unit Euclidean norm (not for permutations). */
   top1Coefficient: z.array(z.number()).optional(),
   top2Coefficient: z.array(z.number()).optional(),
 });
@@ -132,7 +132,7 @@ export const runMetricsSchema = z.looseObject({
   /** Merges of many models: each (strategy variant, N), and the references for each N. */
   many: z.object({ merges: z.array(manyMerge), references: z.array(manyReference) }).optional(),
   /** Per alignment (by label), per feature space: how units correlate across the two models. */
-  correlations: z.record(z.string(), z.record(z.string(), spaceCorrelations)).optional(),
+  correlations: z.record(z.string(), z.record(z.string(), spaceCorrelationsSchema)).optional(),
   /** What reproduces the numbers: the hash of the resolved recipe and every seed it implies. */
   reproducibility: z.object({ recipeHash: z.string(), seeds: z.record(z.string(), z.unknown()) }).optional(),
   /** How the run computed: wasm threads, training jobs, and the main process's peak resident memory. */
@@ -146,7 +146,7 @@ export type AlphaCurve = z.infer<typeof alphaCurve>;
 export type ManyMergeMetrics = z.infer<typeof manyMerge>;
 export type ManyReference = z.infer<typeof manyReference>;
 export type TreeNode = z.infer<typeof treeNode>;
-export type SpaceCorrelations = z.infer<typeof spaceCorrelations>;
+export type SpaceCorrelations = z.infer<typeof spaceCorrelationsSchema>;
 
 /** Where a run directory keeps its metrics. */
 export function metricsPath(dir: string): string {

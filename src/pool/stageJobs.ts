@@ -1,5 +1,6 @@
 import type { BackendName } from '../backend/selectBackend.js';
-import type { TrainSettings } from '../recipe/methodSettings.js';
+import type { AlignSettings, MergeSettings, TrainSettings } from '../recipe/methodSettings.js';
+import type { GroupFolders } from '../stages/groupMergeStage.js';
 import type { ObserverMessage } from './observerRelay.js';
 
 /**
@@ -13,7 +14,23 @@ export interface TrainJob {
   out: string;
 }
 
-export type StageJob = TrainJob;
+/** A group of models merged in one step (see groupMergeStage). */
+export interface GroupMergeJob {
+  stage: 'groupMerge';
+  models: string[];
+  align: AlignSettings;
+  merge: MergeSettings;
+  folders: GroupFolders;
+  /** All models aligned together (the aligner's joint form). */
+  jointly: boolean;
+}
+
+export type StageJob = TrainJob | GroupMergeJob;
+
+/** A job in words, for messages. */
+export function describeJob(job: StageJob): string {
+  return job.stage === 'train' ? `train job ${job.out}` : `merge job of ${job.models.join(', ')}`;
+}
 
 /** What every job also needs: where it computes, and where datasets are cached. */
 export interface JobEnvironment {

@@ -5,6 +5,7 @@
  */
 import { selectBackend } from '../backend/selectBackend.js';
 import { StageContext } from '../stages/context.js';
+import { groupMergeStage } from '../stages/groupMergeStage.js';
 import { trainStage } from '../stages/trainStage.js';
 import { InputError } from '../util/errors.js';
 import { relayingObserver } from './observerRelay.js';
@@ -25,7 +26,10 @@ async function runJob(job: StageJob, environment: JobEnvironment): Promise<void>
     context = new StageContext(observer, environment.cacheDir);
     contexts.set(environment.cacheDir, context);
   }
-  await trainStage(job.settings, job.index, job.out, context);
+  if (job.stage === 'train') await trainStage(job.settings, job.index, job.out, context);
+  else await groupMergeStage(job.models, job.align, job.merge, job.folders, context, { jointly: job.jointly });
+  // What this job loaded serves no later job of another group: only the data stays.
+  if (job.stage === 'groupMerge') await context.releaseModels();
 }
 
 // One job at a time, as the parent sends them; the parent disconnects when it has no more.

@@ -4,7 +4,7 @@ import { InputError } from '../util/errors.js';
 import type { RunObserver } from '../util/observer.js';
 import { atExit } from '../util/processCleanup.js';
 import { observerReplayer } from './observerRelay.js';
-import type { JobEnvironment, StageJob, WorkerMessage } from './stageJobs.js';
+import { describeJob, type JobEnvironment, type StageJob, type WorkerMessage } from './stageJobs.js';
 
 /** The worker's entry file: the .ts source under tsx or vitest, the compiled .js otherwise. */
 function workerEntry(): { file: string; execArgv: string[] } {
@@ -40,7 +40,7 @@ function startWorker(threads: number, observer: RunObserver): { run(job: StageJo
   });
   child.on('error', fail);
   child.on('exit', (code, signal) => {
-    if (pending) fail(new Error(`worker for ${pending.job.stage} job ${pending.job.out} exited (${signal ?? `code ${code}`}) before finishing`));
+    if (pending) fail(new Error(`worker for ${describeJob(pending.job)} exited (${signal ?? `code ${code}`}) before finishing`));
   });
   return {
     run: (job, environment) =>

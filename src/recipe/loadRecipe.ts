@@ -9,6 +9,7 @@ import { batchNormModes } from '../align/batchNormModes.js';
 import { datasets, type DatasetEntry } from '../data/registry.js';
 import { describeFsError, fileKind } from '../io/fsErrors.js';
 import { mergers } from '../merge/mergers.js';
+import { strategies } from '../merge/strategies.js';
 import { families, type FamilyEntry } from '../nn/families.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
@@ -216,8 +217,8 @@ function refuse(source: string, field: string, name: string, refusal: Refusal | 
 /**
  * The checks that need more than the schema: registered dataset and model family, the family's
  * configuration (and that it builds for the dataset's images), split sizes that fit the dataset,
- * and alignment and merge methods that can handle this model and merge split (each method declares
- * what it needs). Everything is checked before any data is loaded or any file is written, naming
+ * alignment and merge methods that can handle this model and merge split (each method declares
+ * what it needs), and many-model counts the run trains enough models for. Everything is checked before any data is loaded or any file is written, naming
  * `source` and the field. `merging: false` skips the methods (for commands that only train).
  */
 export function checkRecipe(recipe: Recipe, source: string, options: { merging?: boolean } = {}): void {
@@ -240,7 +241,23 @@ export function checkRecipe(recipe: Recipe, source: string, options: { merging?:
   for (const name of recipe.align.methods) refuse(source, 'align.methods', name, reasonOf(aligners.get(name).unsupported?.(spec)));
   for (const name of recipe.merge.alphas) {
     const merger = mergers.get(name);
-    refuse(source, 'merge.alphas', name, merger.unsupported?.({ spec, mergeExamples: split.merge }, mergeOptions(merger, recipe.merge)));
+    refuse(source, 'merge.alphas', name, merger.unsupported?.({ spec, models: 2, mergeExamples: split.merge }, mergeOptions(merger, recipe.merge)));
+  }
+  if (!recipe.many) return;
+  for (const count of recipe.many.models) {
+    if (count > recipe.train.models) {
+      throw new InputError(
+        `${source}: many.models: ${count} is more than the ${recipe.train.models} base models the recipe trains (train.models); expected counts of at most ${recipe.train.models}, or raise train.models`,
+      );
+    }
+  }
+  for (const { strategy, align, alpha } of recipe.many.strategies) {
+    refuse(source, 'many.strategies', align, reasonOf(aligners.get(align).unsupported?.(spec)));
+    refuse(source, 'many.strategies', strategy, reasonOf(strategies.get(strategy).unsupported?.(aligners.get(align))));
+    const merger = mergers.get(alpha);
+    for (const count of recipe.many.models) {
+      refuse(source, 'many.strategies', alpha, merger.unsupported?.({ spec, models: count, mergeExamples: split.merge }, mergeOptions(merger, recipe.merge)));
+    }
   }
 }
 

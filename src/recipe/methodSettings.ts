@@ -2,6 +2,7 @@ import { aligners } from '../align/aligners.js';
 import type { DataInfo } from '../artifacts/checkpoint.js';
 import { datasets } from '../data/registry.js';
 import { initOf, mergers, type MergerEntry } from '../merge/mergers.js';
+import { strategies } from '../merge/strategies.js';
 import { families } from '../nn/families.js';
 import { optionsOf } from '../util/methodEntry.js';
 import type { Recipe } from './schema.js';
@@ -27,6 +28,8 @@ export interface AlignSettings {
   batchNorm: string;
   /** Examples per batch of the alignment statistics. */
   batchSize: number;
+  /** Seed of the aligner's random choices (recorded only for aligners that use one). */
+  seed: number;
 }
 
 /** How A and an aligned B' are merged. */
@@ -53,8 +56,9 @@ export function trainSettings(recipe: Recipe): TrainSettings {
   return { data: dataOf(recipe), model: { family: family.name, config: family.configSchema.parse(recipe.model.config) }, train };
 }
 
-export function alignSettings(method: string, section: Recipe['align']): AlignSettings {
-  return { method, options: optionsOf(aligners.get(method), section), batchNorm: section.batchNorm, batchSize: section.batchSize };
+export function alignSettings(method: string, recipe: Pick<Recipe, 'align' | 'seed'>): AlignSettings {
+  const section = recipe.align;
+  return { method, options: optionsOf(aligners.get(method), section), batchNorm: section.batchNorm, batchSize: section.batchSize, seed: recipe.seed };
 }
 
 /** A merger's own settings and, for one that starts from an alpha init, the init's. */
@@ -66,4 +70,22 @@ export function mergeOptions(merger: MergerEntry, section: Recipe['merge']): Rec
 
 export function mergeSettings(method: string, recipe: Recipe): MergeSettings {
   return { method, options: mergeOptions(mergers.get(method), recipe.merge), resetExamples: recipe.merge.resetExamples, seed: recipe.seed };
+}
+
+/** One way to merge many models: a strategy, with the alignment and the merge it uses at each step. */
+export interface ManyVariant {
+  strategy: { method: string; options: Record<string, unknown> };
+  align: AlignSettings;
+  merge: MergeSettings;
+}
+
+/** The many-model variants a recipe asks for (none without a `many` section). */
+export function manyVariants(recipe: Recipe): ManyVariant[] {
+  const many = recipe.many;
+  if (!many) return [];
+  return many.strategies.map(({ strategy, align, alpha }) => ({
+    strategy: { method: strategy, options: optionsOf(strategies.get(strategy), many) },
+    align: alignSettings(align, recipe),
+    merge: mergeSettings(alpha, recipe),
+  }));
 }

@@ -5,6 +5,7 @@ import { backendNames } from '../backend/selectBackend.js';
 import { mnistDataset } from '../data/registry.js';
 import { alphaInits } from '../merge/alphaInits.js';
 import { mergers } from '../merge/mergers.js';
+import { strategies } from '../merge/strategies.js';
 import { mlpFamily } from '../nn/mlp.js';
 import { scheduleKinds } from '../train/schedule.js';
 import { optimizerKinds } from '../train/trainModel.js';
@@ -19,7 +20,7 @@ import { Registry } from '../util/registry.js';
  */
 
 /** Lists where each entry names one variant to run: a repeat would run (and report) it twice. */
-const noRepeats = (items: readonly string[]) => new Set(items).size === items.length;
+const noRepeats = (items: readonly (string | number)[]) => new Set(items).size === items.length;
 
 /** A zod enum of a registry's names (the registries are never empty). */
 const namesOf = (registry: Registry<{ name: string; description: string }>) => z.enum(registry.names() as [string, ...string[]]);
@@ -108,6 +109,23 @@ function buildRecipeSchema() {
           .describe("training examples on which a merged BatchNorm network's statistics are recomputed"),
       })
       .prefault({}),
+    many: z
+      .strictObject({
+        models: z
+          .array(z.number().int().min(2))
+          .min(1)
+          .refine(noRepeats, 'expected each count at most once')
+          .describe('N: merge the first N base models into one, for each N listed (each at most train.models)'),
+        strategies: z
+          .array(z.strictObject({ strategy: namesOf(strategies), align: namesOf(aligners), alpha: namesOf(mergers) }))
+          .min(1)
+          .refine((list) => noRepeats(list.map((entry) => JSON.stringify(entry))), 'expected each strategy variant at most once')
+          .describe('how to merge them: each a strategy with an alignment method and a merge method (alpha kind)'),
+        ...methodFields(strategies.list(), 'many'),
+      })
+      .nullable()
+      .default(null)
+      .describe('merging many models (besides models A and B); null for none'),
   });
 }
 

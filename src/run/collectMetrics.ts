@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { readCheckpointInfo, type CheckpointInfo } from '../artifacts/checkpoint.js';
-import type { MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
+import { readManyResults } from '../artifacts/manyResult.js';
+import type { ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
 import { mergers } from '../merge/mergers.js';
 import type { Recipe } from '../recipe/schema.js';
 import { compareMerges, LABEL_SEPARATOR } from '../report/rows.js';
 import { variantLabels } from '../report/variantLabels.js';
 import type { StageContext } from '../stages/context.js';
-import { evaluateStage } from '../stages/evaluateStage.js';
+import { evaluateStage, type EvaluationRecord } from '../stages/evaluateStage.js';
 import { baseModelName } from '../stages/trainStage.js';
 import type { RunLayout } from './runDirectory.js';
 
@@ -26,6 +27,78 @@ async function checkpointsIn(folder: string): Promise<{ path: string; info: Chec
   return found;
 }
 
+/** Mean and sample standard deviation. */
+function meanAndStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/**
+ * The many-model merges recorded in the run directory whose base models are the run's (the first N
+ * of them), each with its root's and every tree node's test accuracy, labelled by what tells the
+ * variants apart; and for each N, the ensemble and the mean of those N base models.
+ */
+async function collectMany(layout: RunLayout, models: { path: string; key: string; evaluation: EvaluationRecord }[], ctx: StageContext): Promise<RunMetrics['many']> {
+  const records = (await readManyResults(layout.many.results)).filter(
+    (record) => record.models.length <= models.length && record.models.every((key, i) => models[i]!.key === key) && record.tree.every((node) => existsSync(join(layout.dir, node.path))),
+  );
+  if (records.length === 0) return undefined;
+  const strategyLabels = variantLabels(records.map((record) => record.strategy));
+  const alignLabels = variantLabels(records.map((record) => record.align));
+  const alphaLabels = variantLabels(records.map((record) => record.merge));
+  const store = layout.evaluations;
+  const merges: ManyMergeMetrics[] = [];
+  for (const [i, record] of records.entries()) {
+    const evaluations = new Map<string, EvaluationRecord>();
+    const mergeNodes = record.tree.filter((node) => node.level > 0);
+    const evaluated = (await evaluateStage(mergeNodes.map((node) => join(layout.dir, node.path)), ctx, { store })).models;
+    mergeNodes.forEach((node, k) => evaluations.set(node.id, evaluated[k]!));
+    // The leaves are the first N base models, in order.
+    record.tree.filter((node) => node.level === 0).forEach((leaf, k) => evaluations.set(leaf.id, models[k]!.evaluation));
+    const diverged = [];
+    for (const node of mergeNodes) {
+      const info = await readCheckpointInfo(join(layout.dir, node.path));
+      const message = info.kind === 'merged' ? info.merge.training?.diverged?.message : undefined;
+      if (message) diverged.push(message);
+    }
+    const root = record.tree.at(-1)!;
+    const rootEvaluation = evaluations.get(root.id)!;
+    merges.push({
+      key: record.key,
+      label: [strategyLabels[i], alignLabels[i], alphaLabels[i]].join(LABEL_SEPARATOR),
+      strategy: strategyLabels[i]!,
+      alignLabel: alignLabels[i]!,
+      alphaLabel: alphaLabels[i]!,
+      models: record.models.length,
+      members: root.members,
+      testAccuracy: rootEvaluation.accuracy,
+      testLoss: rootEvaluation.loss,
+      ...(mergeNodes.length > 1
+        ? {
+            tree: record.tree.map(({ id, level, inputs, members }) => ({ id, level, inputs, members, testAccuracy: evaluations.get(id)!.accuracy, testLoss: evaluations.get(id)!.loss })),
+          }
+        : {}),
+      ...(diverged.length ? { warning: diverged.join('; ') } : {}),
+    });
+  }
+  const counts = [...new Set(records.map((record) => record.models.length))].sort((a, b) => a - b);
+  const references = [];
+  for (const count of counts) {
+    const members = models.slice(0, count);
+    const { ensemble } = await evaluateStage(members.map((m) => m.path), ctx, { ensemble: true, store });
+    const accuracy = meanAndStd(members.map((m) => m.evaluation.accuracy));
+    const loss = meanAndStd(members.map((m) => m.evaluation.loss));
+    references.push({
+      models: count,
+      ensemble: { testAccuracy: ensemble!.accuracy, testLoss: ensemble!.loss },
+      meanBase: { testAccuracy: accuracy.mean, testLoss: loss.mean, testAccuracyStd: accuracy.std },
+    });
+  }
+  merges.sort((a, b) => a.label.localeCompare(b.label) || a.models - b.models);
+  return { merges, references };
+}
+
 /**
  * A run's metrics, gathered from its directory: every base model and their logit ensemble, and every
  * merge of the current base models, made in this invocation or an earlier one, each evaluated on the
@@ -36,7 +109,7 @@ export async function collectMetrics(
   layout: RunLayout,
   recipe: Recipe,
   ctx: StageContext,
-): Promise<Pick<RunMetrics, 'dataset' | 'split' | 'models' | 'ensemble' | 'merges' | 'alphaCurves' | 'alignment'>> {
+): Promise<Pick<RunMetrics, 'dataset' | 'split' | 'models' | 'ensemble' | 'merges' | 'alphaCurves' | 'alignment' | 'correlations' | 'many'>> {
   const store = layout.evaluations;
   const modelPaths = Array.from({ length: recipe.train.models }, (_, i) => layout.model(i));
   const modelInfos = await Promise.all(modelPaths.map((path) => readCheckpointInfo(path)));
@@ -46,7 +119,7 @@ export async function collectMetrics(
   const aligned = (await checkpointsIn(layout.aligned)).filter(({ info }) => info.kind === 'aligned' && info.inputs[0] === keyA && info.inputs[1] === keyB);
   const alignedKeys = new Set(aligned.map(({ info }) => info.key));
   const merges = (await checkpointsIn(layout.merges)).flatMap(({ path, info }) =>
-    info.kind === 'merged' && info.merge.align && info.merge.inputs[0] === keyA && alignedKeys.has(info.merge.inputs[1])
+    info.kind === 'merged' && info.merge.align && info.merge.inputs.length === 2 && info.merge.inputs[0] === keyA && alignedKeys.has(info.merge.inputs[1]!)
       ? [{ path, key: info.key, record: info.merge, align: info.merge.align }]
       : [],
   );
@@ -83,12 +156,17 @@ export async function collectMetrics(
       ? [{ label: mergeMetrics[i]!.label, align: alignLabels[i]!, init: String(record.options.init ?? ''), points: record.training.curve, validation: record.training.validation, bestStep: record.training.bestStep }]
       : [],
   );
-  const alignment = Object.fromEntries(
-    aligned.map(({ info }) => {
-      const index = merges.findIndex(({ align }) => JSON.stringify(align) === JSON.stringify(info.kind === 'aligned' ? info.align : undefined));
-      const label = index >= 0 ? alignLabels[index]! : info.kind === 'aligned' ? info.align.method : '';
-      return [label, info.kind === 'aligned' ? info.diagnostics : undefined];
-    }),
+  const labelled = aligned.map(({ info }) => {
+    const index = merges.findIndex(({ align }) => JSON.stringify(align) === JSON.stringify(info.kind === 'aligned' ? info.align : undefined));
+    const label = index >= 0 ? alignLabels[index]! : info.kind === 'aligned' ? info.align.method : '';
+    return { label, info: info.kind === 'aligned' ? info : undefined };
+  });
+  const alignment = Object.fromEntries(labelled.map(({ label, info }) => [label, info?.diagnostics]));
+  const correlations = Object.fromEntries(labelled.flatMap(({ label, info }) => (info?.correlations ? [[label, info.correlations]] : [])));
+  const many = await collectMany(
+    layout,
+    modelInfos.map((info, i) => ({ path: modelPaths[i]!, key: info.key, evaluation: base.models[i]! })),
+    ctx,
   );
   return {
     dataset: modelInfos[0]!.dataset,
@@ -105,5 +183,7 @@ export async function collectMetrics(
     merges: mergeMetrics.sort(compareMerges),
     alphaCurves,
     alignment,
+    ...(Object.keys(correlations).length ? { correlations } : {}),
+    ...(many ? { many } : {}),
   };
 }

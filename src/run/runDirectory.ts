@@ -37,6 +37,11 @@ export function runLayout(dir: string) {
     merges: folder('merges'),
     masks: folder('masks'),
     evaluations: folder('evaluations'),
+    /** Merges of many models: their aligned and merged models, masks and statistics by key, and a record per strategy and N. */
+    many: {
+      folders: { aligned: join(dir, 'many', 'aligned'), statistics: join(dir, 'many', 'statistics'), merges: join(dir, 'many', 'merges'), masks: join(dir, 'many', 'masks') },
+      results: join(dir, 'many', 'results'),
+    },
     /** The files of model B aligned by `method`, named by their keys. */
     alignOutputs: (method: string): AlignOutputs => (key, statisticsKey) => ({
       model: file('aligned', stem(`model-1-${method}`, key)),
@@ -76,9 +81,9 @@ export function firstChange(saved: unknown, current: unknown, path = ''): string
   return undefined;
 }
 
-/** Removes everything a run derives from its base models: statistics, alignments, merges, evaluations, report. */
+/** Removes everything a run derives from its base models: statistics, alignments, merges (of many models too), evaluations, report. */
 export async function removeDerivedOutputs(layout: RunLayout): Promise<void> {
-  for (const output of [layout.statistics, layout.aligned, layout.merges, layout.masks, layout.evaluations, layout.metrics, layout.summary, layout.figures]) {
+  for (const output of [layout.statistics, layout.aligned, layout.merges, layout.masks, join(layout.dir, 'many'), layout.evaluations, layout.metrics, layout.summary, layout.figures]) {
     await rm(output, { recursive: true, force: true });
   }
 }
@@ -91,12 +96,13 @@ async function contentsOf(dir: string): Promise<string[]> {
 
 /** Removes the temporary files that writers killed mid-write left in the run folder (their process is gone). */
 async function sweepTemporaryFiles(dir: string): Promise<void> {
-  const folders = [dir, ...(await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))];
-  for (const folder of folders) {
-    for (const name of await readdir(folder)) {
-      const writer = temporaryWriter(name);
-      if (writer !== undefined && !isProcessAlive(writer)) await rm(join(folder, name), { force: true });
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      await sweepTemporaryFiles(join(dir, entry.name));
+      continue;
     }
+    const writer = temporaryWriter(entry.name);
+    if (writer !== undefined && !isProcessAlive(writer)) await rm(join(dir, entry.name), { force: true });
   }
 }
 

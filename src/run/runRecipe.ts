@@ -19,6 +19,7 @@ import { settingsKey } from '../util/hash.js';
 import { silentObserver, type RunObserver } from '../util/observer.js';
 import { parallelism } from '../util/parallelism.js';
 import { collectMetrics } from './collectMetrics.js';
+import { runManyModels } from './manyModels.js';
 import { claimRunDirectory, runLayout, type RunLayout } from './runDirectory.js';
 
 export interface RunOptions {
@@ -27,7 +28,7 @@ export interface RunOptions {
   observer?: RunObserver;
   /** Where the recipe came from, recorded in metrics.json. */
   recipePath?: string;
-  /** Base models trained at once, in worker processes; default MERGE_TRAIN_JOBS, else one per core. */
+  /** Base models trained (and independent merges of many models made) at once, in worker processes; default MERGE_TRAIN_JOBS, else one per core. */
   jobs?: number;
   /** wasm compute threads for the run; default MERGE_TRAIN_THREADS, else one per core. */
   threads?: number;
@@ -76,7 +77,8 @@ async function baseModels(recipe: Recipe, layout: RunLayout, ctx: StageContext, 
 /**
  * Runs a recipe in its run directory: trains (or reuses) the base models, evaluates them and their
  * ensemble, aligns model B to model A with every alignment method and merges them with every merge
- * method, each stage skipped where its output exists with the same key, then gathers every result
+ * method, merges many models as its `many` section asks, each stage skipped where its output exists
+ * with the same key, then gathers every result
  * in the directory (earlier settings' variants too) into metrics.json and the report.
  */
 export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promise<RunResult> {
@@ -99,16 +101,16 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
     const base = await evaluateStage(models.map((m) => m.path), ctx, { ensemble: true, store: layout.evaluations });
     base.models.forEach((evaluation, i) => observer.log(`${baseModelName(i)}: test accuracy ${(100 * evaluation.accuracy).toFixed(2)}%`));
 
-    // Model A is the anchor; model B is aligned to it. (More models: hierarchical merging, later.)
+    // Model A is the anchor; model B is aligned to it. (Merges of more models follow: runManyModels.)
     const [a, b] = [models[0]!, models[1]!];
     const spec = (await ctx.checkpoint(a.path)).spec;
-    const alignLabels = variantLabels(recipe.align.methods.map((method) => alignmentOf(alignSettings(method, recipe.align), spec)));
+    const alignLabels = variantLabels(recipe.align.methods.map((method) => alignmentOf(alignSettings(method, recipe), spec)));
     const mergeLabels = variantLabels(recipe.merge.alphas.map((alpha) => ({ method: alpha, options: mergeSettings(alpha, recipe).options })));
     for (const [m, method] of recipe.align.methods.entries()) {
-      const aligned = await alignStage({ a: a.path, b: b.path }, alignSettings(method, recipe.align), layout.alignOutputs(method), ctx);
+      const aligned = await alignStage({ a: a.path, b: b.path }, alignSettings(method, recipe), layout.alignOutputs(method), ctx);
       if (!aligned.made) observer.log(`align ${alignLabels[m]}: reusing ${aligned.path}`);
       for (const [k, alpha] of recipe.merge.alphas.entries()) {
-        const merged = await mergeStage({ a: a.path, b: aligned.path }, mergeSettings(alpha, recipe), layout.mergeOutputs(method, alpha), ctx);
+        const merged = await mergeStage([a.path, aligned.path], mergeSettings(alpha, recipe), layout.mergeOutputs(method, alpha), ctx);
         const [evaluation] = (await evaluateStage([merged.path], ctx, { store: layout.evaluations })).models;
         const reused = merged.made ? '' : ' (reused)';
         observer.log(`merge ${alignLabels[m]}${LABEL_SEPARATOR}${mergeLabels[k]}: test accuracy ${(100 * evaluation!.accuracy).toFixed(2)}%${reused}`);
@@ -116,6 +118,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       }
       await ctx.release(aligned.path);
     }
+
+    await runManyModels(recipe, models, layout, ctx, { jobs, threads, backend: recipe.backend });
 
     const collected = await collectMetrics(layout, recipe, ctx);
     const metrics: RunMetrics = {

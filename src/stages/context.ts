@@ -136,16 +136,17 @@ export class StageContext {
   }
 
   /**
-   * Diagonal Fisher information of `params` on the merge split of `data`, computed once per model and
-   * mode (its time counts in the stage that first asks for it).
+   * Diagonal Fisher information of `params` on the first `examples` of the merge split of `data` (all
+   * when undefined), computed once per model, mode and count (its time counts in the stage that first
+   * asks for it).
    */
-  fisherOf(data: LoadedData, spec: ModelSpec, params: ParamMap, mode: FisherMode): ParamMap {
+  fisherOf(data: LoadedData, spec: ModelSpec, params: ParamMap, mode: FisherMode, examples?: number): ParamMap {
     let cache = this.fisher.get(data);
     if (!cache) {
       cache = fisherCache(data.merge());
       this.fisher.set(data, cache);
     }
-    return cache.fisherOf(spec, params, mode);
+    return cache.fisherOf(spec, params, mode, examples);
   }
 
   /** Frees what was loaded or prepared from `path`, and the Fisher information of those (the run is done with it). */
@@ -163,6 +164,12 @@ export class StageContext {
       this.fisher.forEach((cache) => cache.forget(params));
       disposeParams(params);
     }
+  }
+
+  /** Frees every loaded model and what was computed from them; the data stays. */
+  async releaseModels(): Promise<void> {
+    const paths = new Set([...this.checkpoints.keys(), ...[...this.preparedModels.keys()].map((key) => key.slice(key.indexOf('\u0000') + 1))]);
+    for (const path of paths) await this.release(path);
   }
 
   /** Frees every cached tensor. */

@@ -12,9 +12,12 @@ export interface EvaluationRecord extends Evaluation {
   key: string;
 }
 
-/** What an evaluation depends on: the models' keys and the whole data split (the test examples). */
-export function evaluationKey(modelKeys: string[], data: DataInfo): string {
-  return settingsKey({ kind: 'evaluation', models: modelKeys, data });
+/** The splits a model is evaluated on: the held-out test split, or the merge split (to choose among models). */
+export type EvaluatedSplit = 'test' | 'merge';
+
+/** What an evaluation depends on: the models' keys, the whole data split, and which part is evaluated. */
+export function evaluationKey(modelKeys: string[], data: DataInfo, split: EvaluatedSplit = 'test'): string {
+  return settingsKey({ kind: 'evaluation', models: modelKeys, data, split: split === 'test' ? undefined : split });
 }
 
 /** Where `store` keeps the evaluation of `key`. */
@@ -37,14 +40,15 @@ export async function savedEvaluation(store: string | undefined, key: string): P
 /**
  * The evaluate stage: test accuracy and mean cross-entropy of each model on the held-out test split
  * of its data (never used for training, alignment or alpha), and with `ensemble`, of their logit
- * ensemble. All models must come from one data split. With `store`, each result is kept there as
+ * ensemble. With `split: 'merge'`, the same on the merge split instead (for choices among models,
+ * which must not see the test split). All models must come from one data split. With `store`, each result is kept there as
  * `<key>.json` and reused while the models and the split are the same (a model is then loaded only
  * when its result is missing).
  */
 export async function evaluateStage(
   paths: string[],
   ctx: StageContext,
-  options: { ensemble?: boolean; store?: string } = {},
+  options: { ensemble?: boolean; store?: string; split?: EvaluatedSplit } = {},
 ): Promise<{ models: EvaluationRecord[]; ensemble?: EvaluationRecord }> {
   if (paths.length === 0) return { models: [] };
   const infos: CheckpointInfo[] = [];
@@ -54,6 +58,8 @@ export async function evaluateStage(
     infos.push(info);
   }
   const data = dataInfoOf(infos[0]!);
+  const split = options.split ?? 'test';
+  const examples = (loaded: Awaited<ReturnType<StageContext['data']>>) => (split === 'test' ? loaded.test() : loaded.merge());
   const evaluate = async (key: string, work: (test: Awaited<ReturnType<StageContext['data']>>) => Promise<Evaluation>): Promise<EvaluationRecord> => {
     const saved = await savedEvaluation(options.store, key);
     if (saved) return saved;
@@ -65,17 +71,17 @@ export async function evaluateStage(
   const models: EvaluationRecord[] = [];
   for (const [i, path] of paths.entries()) {
     models.push(
-      await evaluate(evaluationKey([infos[i]!.key], data), async (loaded) => {
+      await evaluate(evaluationKey([infos[i]!.key], data, split), async (loaded) => {
         const { spec, params } = await ctx.checkpoint(path);
-        return ctx.time('evaluate', () => evaluateModel(spec, params, loaded.test()));
+        return ctx.time('evaluate', () => evaluateModel(spec, params, examples(loaded)));
       }),
     );
   }
   if (!options.ensemble || paths.length < 2) return { models };
-  const ensemble = await evaluate(evaluationKey(infos.map((info) => info.key), data), async (loaded) => {
+  const ensemble = await evaluate(evaluationKey(infos.map((info) => info.key), data, split), async (loaded) => {
     const members = await Promise.all(paths.map((path) => ctx.checkpoint(path)));
     members.slice(1).forEach((member, i) => ensureSameArchitecture(members[0]!, paths[0]!, member, paths[i + 1]!));
-    return ctx.time('evaluate', () => evaluateEnsemble(members[0]!.spec, members.map((m) => m.params), loaded.test()));
+    return ctx.time('evaluate', () => evaluateEnsemble(members[0]!.spec, members.map((m) => m.params), examples(loaded)));
   });
   return { models, ensemble };
 }

@@ -19,9 +19,9 @@ export function baseModelSeed(runSeed: number, index: number): number {
   return subSeed(runSeed, `base-model/${index}`);
 }
 
-/** How messages and reports name base model `index`: model A, model B, ... */
+/** How messages and reports name base model `index`: model A, model B, ..., model Z, then model 27, model 28, ... */
 export function baseModelName(index: number): string {
-  return `model ${String.fromCharCode(65 + index)}`;
+  return index < 26 ? `model ${String.fromCharCode(65 + index)}` : `model ${index + 1}`;
 }
 
 /** The key of base model `index` trained with `settings`. */

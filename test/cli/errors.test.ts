@@ -59,7 +59,7 @@ describe('merge-train refuses bad input with one line and exit code 2', () => {
   it('a stage flag checked as the recipe field it sets', async () => {
     const result = await runCli(['merge', 'a.safetensors', 'b.safetensors', '--alpha', 'learned', '--steps', '2.5', '--out', join(dir, 'm.safetensors')]);
     expectRefusal(result, /command line: merge\.steps: expected an integer, got 2\.5/);
-    expectRefusal(await runCli(['align', 'a.safetensors', 'b.safetensors', '--method', 'ccca', '--out', join(dir, 'b2.safetensors')]), /align\.methods\[0\]: expected one of none, permutation, cca, got "ccca" \(did you mean "cca"\?\)/);
+    expectRefusal(await runCli(['align', 'a.safetensors', 'b.safetensors', '--method', 'ccca', '--out', join(dir, 'b2.safetensors')]), /align\.methods\[0\]: expected one of none, permutation, cca, weight-matching, got "ccca" \(did you mean "cca"\?\)/);
   });
 
   it('an unknown option', async () => {

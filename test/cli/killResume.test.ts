@@ -77,3 +77,52 @@ describe('a run killed at any moment resumes to the same results', () => {
     expect(after.merges).toHaveLength(reference.merges.length);
   });
 });
+
+/** A sweep over N: four models merged two and four at a time, by a tree of learned merges and all at once. */
+const sweep = `
+name: killed-sweep
+seed: 6
+data: { dataset: mnist, split: { train: 1200, merge: 400, test: 300 } }
+model: { family: mlp, config: { hidden: [24] } }
+train: { models: 4, epochs: 2, batchSize: 50 }
+align: { methods: [none] }
+merge: { alphas: [uniform], steps: 40, batchSize: 50, evalEvery: 5 }
+many:
+  models: [2, 4]
+  strategies:
+    - { strategy: hierarchical, align: cca, alpha: learned }
+    - { strategy: all-to-one, align: permutation, alpha: uniform }
+`;
+
+describe('a many-model sweep killed while it merges resumes to the same results', () => {
+  let dir: string;
+  let reference: ReturnType<typeof results>;
+  let referenceFiles: Record<string, string>;
+  let writes: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'merge-train-kill-sweep-'));
+    writeFileSync(join(dir, 'sweep.yaml'), sweep);
+    const out = join(dir, 'reference');
+    const run = await runAndKill(['run', join(dir, 'sweep.yaml'), '--out', out], out, () => false);
+    expect(run.killed).toBe(false);
+    writes = run.writes;
+    reference = results(out);
+    expect(reference.many?.merges).toHaveLength(4);
+    referenceFiles = artifactHashes(out);
+  });
+
+  // The merges of many models come after the base models and the pair: the second half of the writes.
+  it.each([0.55, 0.7, 0.85, 0.95].map((fraction, i) => [i, fraction] as const))('kill point %i: SIGKILL after that share of the writes, then rerun', async (i, fraction) => {
+    const out = join(dir, `run-${i}`);
+    const args = ['run', join(dir, 'sweep.yaml'), '--out', out];
+    const killed = await runAndKill(args, out, (seen) => seen >= Math.round(fraction * writes));
+    const where = `killed after ${killed.writes} of ${writes} writes; left ${leftBehind(out)}`;
+    expect(killed.killed, where).toBe(true);
+    const resumed = await runAndKill(args, out, () => false);
+    expect(resumed.killed, where).toBe(false);
+    expect(results(out), where).toEqual(reference);
+    expect(artifactHashes(out), where).toEqual(referenceFiles);
+    expect(leftovers(out, [killed.pid, resumed.pid]), where).toEqual([]);
+  });
+});

@@ -85,7 +85,7 @@ export function leftBehind(dir: string): string {
 export function results(dir: string) {
   const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
   const models = metrics.models.map(({ checkpoint: _inRunDirectory, ...rest }) => rest);
-  return { models, ensemble: metrics.ensemble, merges: metrics.merges, curves: metrics.alphaCurves, alignment: metrics.alignment };
+  return { models, ensemble: metrics.ensemble, merges: metrics.merges, curves: metrics.alphaCurves, alignment: metrics.alignment, many: metrics.many };
 }
 
 /** The hash of every artifact file of a run folder, by its path in the folder. */
@@ -93,7 +93,7 @@ export function artifactHashes(dir: string): Record<string, string> {
   const hashes: Record<string, string> = {};
   for (const path of filesUnder(dir).keys()) {
     const name = relative(dir, path);
-    if (!/^(models|statistics|aligned|merges|masks)\/.*\.safetensors$/.test(name) || name.includes('.training.')) continue;
+    if (!/^(many\/)?(models|statistics|aligned|merges|masks)\/.*\.safetensors$/.test(name) || name.includes('.training.')) continue;
     hashes[name] = createHash('sha256').update(readFileSync(path)).digest('hex');
   }
   return hashes;

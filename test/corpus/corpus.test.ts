@@ -133,7 +133,7 @@ describe('in a real process', () => {
       runCli(['run', recipe, '--verbose']),
       runCli(['--verbose', 'eval', checkpoint]),
     ]);
-    expectRefusal(plainRecipe, recipe, ['align.methods[0]: expected one of none, permutation, cca, got "ccaa" (did you mean "cca"?)']);
+    expectRefusal(plainRecipe, recipe, ['align.methods[0]: expected one of none, permutation, cca, weight-matching, got "ccaa" (did you mean "cca"?)']);
     expectRefusal(plainCheckpoint, checkpoint, ['overlaps tensor "a"']);
     for (const verbose of [verboseRecipe, verboseCheckpoint]) {
       expect(verbose.code).toBe(2);

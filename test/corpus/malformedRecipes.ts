@@ -157,7 +157,7 @@ export const malformedRecipes: MalformedRecipe[] = [
   { title: 'augment as a list', text: named('train:\n  augment: [flip]\n'), expect: ['train.augment: expected a mapping of fields, got a list ["flip"]'] },
 
   // --- align ---------------------------------------------------------------------------------
-  { title: 'an unknown aligner', text: named('align:\n  methods: [ccaa]\n'), expect: ['align.methods[0]: expected one of none, permutation, cca, got "ccaa" (did you mean "cca"?)'] },
+  { title: 'an unknown aligner', text: named('align:\n  methods: [ccaa]\n'), expect: ['align.methods[0]: expected one of none, permutation, cca, weight-matching, got "ccaa" (did you mean "cca"?)'] },
   { title: 'no aligners', text: named('align:\n  methods: []\n'), expect: ['align.methods: expected at least 1 item, got a list []'] },
   { title: 'aligners as one string', text: named('align:\n  methods: cca\n'), expect: ['align.methods: expected a list, got "cca"'] },
   { title: 'an aligner twice', text: named('align:\n  methods: [cca, none, cca]\n'), expect: ['align.methods: expected each method at most once, got a list ["cca","none","cca"]'] },
@@ -179,23 +179,42 @@ export const malformedRecipes: MalformedRecipe[] = [
   { title: 'evaluation every 0 steps', text: named('merge:\n  evalEvery: 0\n'), expect: ['merge.evalEvery: expected an integer > 0, got 0'] },
   { title: 'fractional BatchNorm reset examples', text: named('merge:\n  resetExamples: 2.5\n'), expect: ['merge.resetExamples: expected an integer, got 2.5'] },
   {
-    title: 'Fisher alpha on a convolutional family',
-    text: named('model:\n  family: vgg\n  config: { layout: [8, M] }\n'),
-    expect: ['merge.alphas: fisher: Fisher information is computed for dense layers only, and this vgg model has 3 trained parameters in other layers (conv1.weight, bn1.weight, bn1.bias)'],
-  },
-  {
-    title: 'learned alpha from Fisher on a convolutional family',
-    text: named('model:\n  family: resnet\nmerge:\n  alphas: [uniform, learned]\n  init: fisher\n'),
-    expect: ['merge.init: learned: Fisher information is computed for dense layers only, and this resnet model has', 'got init "fisher"'],
-  },
-  {
     title: 'learned alpha on a one-example merge split',
     text: named('data:\n  split: { merge: 1 }\nmerge:\n  alphas: [learned]\n'),
     expect: ['data.split.merge: learned: learned alpha', 'needs at least 2 examples; got 1'],
   },
 
+  // --- many models ------------------------------------------------------------------------------
+  {
+    title: 'more models to merge than the run trains',
+    text: named('train:\n  models: 3\nmany:\n  models: [2, 4]\n  strategies: [{ strategy: all-to-one, align: cca, alpha: uniform }]\n'),
+    expect: ['many.models: 4 is more than the 3 base models the recipe trains (train.models)'],
+  },
+  {
+    title: 'an unknown strategy',
+    text: named('many:\n  models: [2]\n  strategies: [{ strategy: all-to-two, align: cca, alpha: uniform }]\n'),
+    expect: ['many.strategies[0].strategy: expected one of all-to-one, hierarchical, merge-many, got "all-to-two" (did you mean "all-to-one"?)'],
+  },
+  {
+    title: 'merge-many with an aligner that has no joint form',
+    text: named('many:\n  models: [2]\n  strategies: [{ strategy: merge-many, align: cca, alpha: uniform }]\n'),
+    expect: ['many.strategies: merge-many: cca has no joint form for many models'],
+  },
+  {
+    title: 'an unknown reference rule',
+    text: named('many:\n  models: [2]\n  reference: bestest\n  strategies: [{ strategy: all-to-one, align: cca, alpha: uniform }]\n'),
+    expect: ['many.reference: expected one of first, best, worst, got "bestest"'],
+  },
+  {
+    title: 'merging one model',
+    text: named('many:\n  models: [1, 2]\n  strategies: [{ strategy: all-to-one, align: cca, alpha: uniform }]\n'),
+    expect: ['many.models[0]: expected an integer >= 2, got 1'],
+  },
+  { title: 'many models without strategies', text: named('many:\n  models: [2]\n'), expect: ['many.strategies'] },
+  { title: 'an override merging more models than trained', text: named('many:\n  models: [2]\n  strategies: [{ strategy: hierarchical, align: none, alpha: uniform }]\n'), args: ['--many', '2,3'], expect: ['many.models: 3 is more than the 2 base models'] },
+
   // --- command-line overrides on a valid recipe -------------------------------------------------
-  { title: 'an override with an unknown aligner', text: named(''), args: ['--align', 'cca,permutaion'], expect: ['align.methods[1]: expected one of none, permutation, cca, got "permutaion" (did you mean "permutation"?)'] },
+  { title: 'an override with an unknown aligner', text: named(''), args: ['--align', 'cca,permutaion'], expect: ['align.methods[1]: expected one of none, permutation, cca, weight-matching, got "permutaion" (did you mean "permutation"?)'] },
   { title: 'an override of epochs to 0', text: named(''), args: ['--epochs', '0'], expect: ['train.epochs: expected an integer > 0, got 0'] },
   { title: 'an override with an unknown family', text: named(''), args: ['--family', 'mpl'], expect: ['model.family: unknown model family "mpl" (did you mean "mlp"?)'] },
 ];

@@ -30,12 +30,14 @@ const reverse = defineAligner({
   }),
 });
 
-/** A toy merger with a setting of its own: alpha = `leanA` everywhere. */
+/** A toy merger with a setting of its own: the first model weighs `leanA` everywhere, the others share the rest. */
 const leanTowardA: MergerEntry = {
   name: 'leanA',
   description: 'alpha = leanA everywhere (a test merger)',
   options: { leanA: z.number().min(0).max(1).default(0.75).describe('alpha of every entry') },
-  masks: async ({ paramsA }, options) => ({ masks: constantMasks(paramsA, options.leanA as number) }),
+  masks: async ({ models }, options) => ({
+    masks: models.slice(0, -1).map((model, k) => constantMasks(model, k === 0 ? (options.leanA as number) : (1 - (options.leanA as number)) / (models.length - 1))),
+  }),
 };
 
 const recipe = `
@@ -71,7 +73,7 @@ describe('an aligner and a merger registered from outside the library', () => {
 
   it('are choices of the command line, with their settings in the recipe schema', async () => {
     const help = async (args: string[]) => (await succeed(args)).replace(/\s+/g, ' ');
-    expect(await help(['align', '--help'])).toMatch(/--method <name> alignment method \(one of none, permutation, cca, reverse\)/);
+    expect(await help(['align', '--help'])).toMatch(/--method <name> alignment method \(one of none, permutation, cca, weight-matching, reverse\)/);
     expect(await help(['--help'])).toMatch(/--alphas <kinds> merge methods \(alpha kinds\) \(comma-separated of uniform, fisher, learned, leanA;/);
     const accepted = await runInProcess(['run', file('plugins.yaml'), '--out', file('accepted'), '--alphas', 'leanA', '--epochs', '1']);
     expect(accepted.code, accepted.stderr).toBe(0);

@@ -30,7 +30,7 @@ export function addRunOptions(command: Command): Command {
   command
     .option('--out <dir>', 'run directory (default reports/<name>); rerun with other alignment or merge settings to add those variants')
     .option('--restart', 'start the run directory over, even for other base-model settings (base models trained with the same settings are kept)')
-    .option('--jobs <n>', 'base models trained at once, in worker processes (default: MERGE_TRAIN_JOBS, else one per core)', positiveInteger)
+    .option('--jobs <n>', 'base models trained, and independent merges of many models made, at once in worker processes (default: MERGE_TRAIN_JOBS, else one per core)', positiveInteger)
     .option(...threadsOption);
   return addRecipeOptions(command, 'run');
 }
