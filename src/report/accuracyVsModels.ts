@@ -12,9 +12,11 @@ import {
   axisTitle,
   BASE_MEAN_DASH,
   BASE_MODEL_COLOUR,
+  cssFont,
   ENSEMBLE_COLOUR,
   ENSEMBLE_DASH,
   FIGURE,
+  FONT_SIZES,
   GRID_COLOUR,
   markerStyle,
   TEXT_COLOUR,
@@ -76,13 +78,46 @@ function errorBars(datasetIndex: number, errors: readonly (number | null)[], col
   };
 }
 
-/** Axis range: 5 points around the data, rounded out to multiples of 5, within [0, 100]. */
-function yRange(values: number[]): { min: number; max: number } {
+/**
+ * A merge this many points or more below the lowest reference (mean base model less its std, or the
+ * ensemble) has collapsed: it is pinned to the bottom of the axis with its value written beside it, so
+ * that it does not flatten the differences between the merges that work.
+ */
+const OFF_SCALE_MARGIN = 15;
+
+/** Axis range around the data, rounded out to a tick step that gives 3 to 10 ticks, within [0, 100]. */
+function yRange(values: number[]): { min: number; max: number; step: number } {
   const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return { min: 0, max: 100 };
+  if (finite.length === 0) return { min: 0, max: 100, step: 10 };
+  const [low, high] = [Math.min(...finite) - 1, Math.max(...finite) + 1];
+  const step = [1, 2, 5, 10].find((s) => (high - low) / s <= 8) ?? 20;
+  return { min: Math.max(0, Math.floor(low / step) * step), max: Math.min(100, Math.ceil(high / step) * step), step };
+}
+
+/** A merge's value below the axis, at point `index` of dataset `datasetIndex`. */
+interface OffScale {
+  datasetIndex: number;
+  index: number;
+  value: number;
+}
+
+/** Writes each off-scale merge's value, with a down arrow, beside its pinned marker in the merge's colour. */
+function offScaleValues(points: readonly OffScale[]): Plugin<'line'> {
   return {
-    min: Math.max(0, Math.floor((Math.min(...finite) - 5) / 5) * 5),
-    max: Math.min(100, Math.ceil((Math.max(...finite) + 1) / 5) * 5),
+    id: 'manyModelsOffScale',
+    afterDatasetsDraw(chart) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.font = cssFont(FONT_SIZES.tick);
+      ctx.textBaseline = 'bottom';
+      for (const { datasetIndex, index, value } of points) {
+        const point = chart.getDatasetMeta(datasetIndex).data[index];
+        if (!point) continue;
+        ctx.fillStyle = String(chart.data.datasets[datasetIndex]?.borderColor ?? TEXT_COLOUR);
+        ctx.fillText(`${value.toFixed(1)} \u2193`, point.x + MARKER_RADIUS + 3, point.y - 2);
+      }
+      ctx.restore();
+    },
   };
 }
 
@@ -115,6 +150,8 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
       // A variant missing at some N is still one line: markers show where it was measured.
       spanGaps: true,
       fill: false,
+      // A marker pinned to the bottom of the axis is drawn whole.
+      clip: MARKER_RADIUS + 2,
     };
   });
 
@@ -146,11 +183,19 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
     [variants.length, ENSEMBLE_DASH],
     [variants.length + 1, BASE_MEAN_DASH],
   ]);
-  const plotted = [
-    ...datasets.flatMap((d) => d.data.filter((v): v is number => v !== null)),
-    ...many.references.flatMap((r) => [toPercent(r.meanBase.testAccuracy - r.meanBase.testAccuracyStd), toPercent(r.meanBase.testAccuracy + r.meanBase.testAccuracyStd)]),
-  ];
-  const { min, max } = yRange(plotted);
+  const references = many.references.flatMap((r) => [toPercent(r.meanBase.testAccuracy - r.meanBase.testAccuracyStd), toPercent(r.meanBase.testAccuracy + r.meanBase.testAccuracyStd)]);
+  const referenceValues = [...[ensemble, meanBase].flatMap((d) => d.data.filter((v): v is number => v !== null)), ...references];
+  const floor = referenceValues.length ? Math.min(...referenceValues) - OFF_SCALE_MARGIN : -Infinity;
+  const onScale = datasets.flatMap((d) => d.data.filter((v): v is number => v !== null && v >= floor));
+  const { min, max, step } = yRange([...onScale, ...references]);
+  const offScale: OffScale[] = [];
+  variants.forEach((variant, datasetIndex) =>
+    variant.data.forEach((value, index) => {
+      if (value === null || value >= floor) return;
+      offScale.push({ datasetIndex, index, value });
+      variant.data[index] = min;
+    }),
+  );
   return {
     type: 'line',
     data: { labels: counts.map(String), datasets },
@@ -171,7 +216,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
           max,
           title: axisTitle('test accuracy (%)'),
           grid: { color: GRID_COLOUR },
-          ticks: { color: TEXT_COLOUR },
+          ticks: { color: TEXT_COLOUR, stepSize: step },
         },
       },
       plugins: {
@@ -195,7 +240,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
         },
       },
     },
-    plugins: [errorBars(datasets.length - 1, stds, BASE_MODEL_COLOUR)],
+    plugins: [errorBars(datasets.length - 1, stds, BASE_MODEL_COLOUR), offScaleValues(offScale)],
   };
 }
 
@@ -203,6 +248,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
  * Line chart of test accuracy (%) against the number of models merged N: one line with markers per
  * merge variant (colour per variant, marker shape per strategy), the logit ensemble of the same N models
  * (long dashes) and the mean accuracy of those base models (short dashes, with ± one standard deviation).
+ * A merge that collapsed far below the references is pinned to the bottom of the axis, its value beside it.
  */
 export function renderAccuracyVsModels(many: ManyModels, options: AccuracyVsModelsOptions = {}): Figure {
   // The cast widens the chart type to what the renderer accepts; the line configuration is a valid member.

@@ -40,8 +40,9 @@ export function variantLabels(variants: readonly Variant[]): string[] {
     const details = [...always];
     for (const [key, value] of Object.entries(own)) {
       if (value === undefined || (key === 'init' && always.length > 0)) continue;
-      // Compared among the siblings that have the setting at all (an init's settings come with that init).
-      const values = new Set(siblings.filter((s) => s[key] !== undefined).map((s) => JSON.stringify(s[key])));
+      // Compared among the siblings that could have the setting: those with the same init, where unset is
+      // a value of its own (an optional setting), and those that have it (an init's settings come with that init).
+      const values = new Set(siblings.filter((s) => s[key] !== undefined || s.init === own.init).map((s) => JSON.stringify(s[key] ?? null)));
       if (values.size > 1) details.push(shown(key, value));
     }
     return details.length ? `${variant.method} (${details.join(', ')})` : variant.method;

@@ -17,22 +17,9 @@ import { alignSettings } from '../../src/recipe/methodSettings.js';
 import { alignKey, alignmentOf } from '../../src/stages/alignStage.js';
 import { trainModel } from '../../src/train/trainModel.js';
 import { InputError } from '../../src/util/errors.js';
-import { derangement, liveTensors, maxAbsDiff, normalInputs, normalRng, readParams } from '../nn/helpers.js';
+import { derangement, liveTensors, maxAbsDiff, normalInputs, randomParams, readParams } from '../nn/helpers.js';
 
 const options = { seed: 0, maxIterations: 100 };
-
-/** Parameters with BatchNorm vectors far from their identity init, so a wrongly permuted vector shows. */
-function randomParams(spec: ModelSpec, seed: number): ParamMap {
-  const params = initParams(spec, seed);
-  const next = normalRng(seed + 100);
-  for (const [name, p] of Object.entries(spec.params)) {
-    if (p.shape.length !== 1) continue;
-    const values = Float32Array.from({ length: p.shape[0]! }, () => next());
-    params[name]!.dispose();
-    params[name] = tf.tensor1d(name.endsWith('running_var') || name.endsWith('.weight') ? values.map((v) => 0.5 + Math.abs(v)) : values);
-  }
-  return params;
-}
 
 /** A derangement of every feature space (new unit i is old unit p[i]). */
 function scrambling(spec: ModelSpec, seed: number): Transforms {

@@ -4,26 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permutationTransform, applyTransforms } from '../../src/align/transform.js';
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { families } from '../../src/nn/families.js';
-import { disposeParams, initParams } from '../../src/nn/init.js';
+import { disposeParams } from '../../src/nn/init.js';
 import { foldBatchNorm, foldBatchNormScale, transformScaleFolded } from '../../src/align/batchNormModes.js';
 import { batchNorm, batchNormNames, conv2d } from '../../src/nn/layers.js';
-import { featureSpaces, type ModelSpec, type ParamMap } from '../../src/nn/spec.js';
+import { featureSpaces, type ParamMap } from '../../src/nn/spec.js';
 import type { SpaceTransform } from '../../src/align/transform.js';
-import { derangement, maxAbsDiff, normalInputs, normalRng } from './helpers.js';
-
-/** Parameters whose BatchNorm vectors are far from their identity init, so a wrong permutation shows. */
-function randomParams(spec: ModelSpec, seed: number): ParamMap {
-  const params = initParams(spec, seed);
-  const next = normalRng(seed + 100);
-  for (const [name, p] of Object.entries(spec.params)) {
-    if (p.shape.length !== 1) continue;
-    const values = Float32Array.from({ length: p.shape[0]! }, () => next());
-    const positive = name.endsWith('running_var') || name.endsWith('.weight');
-    params[name]!.dispose();
-    params[name] = tf.tensor1d(positive ? values.map((v) => 0.5 + Math.abs(v)) : values);
-  }
-  return params;
-}
+import { derangement, maxAbsDiff, normalInputs, normalRng, randomParams } from './helpers.js';
 
 /** T = D P: a permutation with positive unit scales (ReLU commutes with it, BatchNorm's scale does not). */
 function scaledPermutation(n: number, seed: number): SpaceTransform {

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
 import type { SpaceMoments } from '../../src/align/moments.js';
 import type { LabelledSet } from '../../src/data/dataset.js';
-import type { ParamMap } from '../../src/nn/spec.js';
+import { initParams } from '../../src/nn/init.js';
+import type { ModelSpec, ParamMap } from '../../src/nn/spec.js';
 import { createRng } from '../../src/util/random.js';
 
 /** A seeded standard normal generator (Box-Muller on Mulberry32). */
@@ -145,4 +146,18 @@ export function momentsOf(space: string, a: Matrix, b: Matrix): SpaceMoments {
 /** Number of tensors alive on the current backend. */
 export function liveTensors(): number {
   return tf.memory().numTensors;
+}
+
+/** Parameters whose BatchNorm vectors are far from their identity init, so a wrong permutation shows. */
+export function randomParams(spec: ModelSpec, seed: number): ParamMap {
+  const params = initParams(spec, seed);
+  const next = normalRng(seed + 100);
+  for (const [name, p] of Object.entries(spec.params)) {
+    if (p.shape.length !== 1) continue;
+    const values = Float32Array.from({ length: p.shape[0]! }, () => next());
+    const positive = name.endsWith('running_var') || name.endsWith('.weight');
+    params[name]!.dispose();
+    params[name] = tf.tensor1d(positive ? values.map((v) => 0.5 + Math.abs(v)) : values);
+  }
+  return params;
 }

@@ -42,6 +42,22 @@ describe('accuracyVsModelsConfig', () => {
     expect(meanBase?.data).toEqual([expect.closeTo(98.06, 9), expect.closeTo(98.01, 9), expect.closeTo(97.98, 9)]);
   });
 
+  it('pins a merge that collapsed far below the references to the bottom of the axis, and writes its value there', () => {
+    const collapsed = many();
+    const victim = collapsed.merges.find((m) => m.label === ORDERED[0] && m.models === 4)!;
+    victim.testAccuracy = 0.3;
+    const pinned = accuracyVsModelsConfig(collapsed);
+    const y = pinned.options?.scales?.y as { min: number; max: number };
+    // The scale stays around the references (about 98%), not stretched down to 30%.
+    expect(y.min).toBeGreaterThan(80);
+    expect(pinned.data.datasets[0]?.data[1]).toBe(y.min);
+    // Everything else as before.
+    expect(pinned.data.datasets[0]?.data[0]).toBeCloseTo(100 * MANY_ACCURACY[ORDERED[0]!]![2]!, 9);
+    const glyphs = (figure: ReturnType<typeof renderAccuracyVsModels>) => shapesIn(figure.svg, variantColour(0)).filled.length;
+    // The value is written beside the pinned marker: more shapes in the variant's colour than its markers.
+    expect(glyphs(renderAccuracyVsModels(collapsed))).toBeGreaterThan(glyphs(renderAccuracyVsModels(many())));
+  });
+
   it('keeps a variant its colour whatever order metrics.json lists the merges in', () => {
     const reversed = many();
     reversed.merges.reverse();

@@ -42,4 +42,16 @@ describe('variantLabels', () => {
       'uniform (resetExamples 1000)',
     ]);
   });
+
+  it('shows an optional setting where variants of the same init differ by having it (granularity)', () => {
+    expect(
+      variantLabels([
+        { method: 'learned', options: { init: 'uniform' } },
+        { method: 'learned', options: { init: 'uniform', granularity: 'unit' } },
+        { method: 'learned', options: { init: 'fisher', fisherMode: 'expected' } },
+        { method: 'fisher', options: { fisherMode: 'expected' } },
+        { method: 'fisher', options: { fisherMode: 'expected', granularity: 'layer' } },
+      ]),
+    ).toEqual(['learned (uniform init)', 'learned (uniform init, granularity unit)', 'learned (fisher init)', 'fisher', 'fisher (granularity layer)']);
+  });
 });
