@@ -11,7 +11,22 @@ import { InputError } from '../util/errors.js';
  * be added, never renamed.
  */
 
-const evaluation = { testAccuracy: z.number(), testLoss: z.number() };
+/** A number that JSON writes as null where it is not finite (a model whose outputs are NaN), read back as NaN. */
+const maybeFinite = z
+  .number()
+  .nullable()
+  .transform((value) => value ?? Number.NaN);
+/**
+ * Over the repeats of a run with `repeats` > 1 (whose testAccuracy and testLoss are then the means):
+ * the sample standard deviations, and each repeat's value in repeat order.
+ */
+const acrossRepeats = z.object({
+  testAccuracyStd: z.number(),
+  testLossStd: maybeFinite,
+  testAccuracies: z.array(z.number()),
+  testLosses: z.array(maybeFinite),
+});
+const evaluation = { testAccuracy: z.number(), testLoss: maybeFinite, acrossRepeats: acrossRepeats.optional() };
 const curvePoint = z.object({ step: z.number(), loss: z.number(), accuracy: z.number() });
 const settings = z.object({ method: z.string(), options: z.record(z.string(), z.unknown()) });
 
@@ -135,6 +150,12 @@ export const runMetricsSchema = z.looseObject({
   correlations: z.record(z.string(), z.record(z.string(), spaceCorrelationsSchema)).optional(),
   /** What reproduces the numbers: the hash of the resolved recipe and every seed it implies. */
   reproducibility: z.object({ recipeHash: z.string(), seeds: z.record(z.string(), z.unknown()) }).optional(),
+  /**
+   * For a run of several repeats: each repeat's seed and run directory (relative to this one, each with
+   * its own metrics.json). Every figure here is then the mean over the repeats, with acrossRepeats;
+   * masks, curves and trees are the first repeat's.
+   */
+  repeats: z.object({ seeds: z.array(z.number()), runs: z.array(z.string()) }).optional(),
   /** How the run computed: wasm threads, training jobs, and the main process's peak resident memory. */
   resources: z.object({ threads: z.number(), jobs: z.number(), peakRssMB: z.number() }).optional(),
 });
@@ -147,6 +168,7 @@ export type ManyMergeMetrics = z.infer<typeof manyMerge>;
 export type ManyReference = z.infer<typeof manyReference>;
 export type TreeNode = z.infer<typeof treeNode>;
 export type SpaceCorrelations = z.infer<typeof spaceCorrelationsSchema>;
+export type AcrossRepeats = z.infer<typeof acrossRepeats>;
 
 /** Where a run directory keeps its metrics. */
 export function metricsPath(dir: string): string {

@@ -30,8 +30,9 @@ export async function savedEvaluation(store: string | undefined, key: string): P
   const path = store === undefined ? undefined : evaluationPath(store, key);
   if (!path || !existsSync(path)) return undefined;
   try {
-    const saved = JSON.parse(await readFile(path, 'utf8')) as EvaluationRecord;
-    return saved.key === key && Number.isFinite(saved.accuracy) ? saved : undefined;
+    const saved = JSON.parse(await readFile(path, 'utf8')) as Omit<EvaluationRecord, 'loss'> & { loss: number | null };
+    // JSON writes a loss that is not finite as null.
+    return saved.key === key && Number.isFinite(saved.accuracy) ? { ...saved, loss: saved.loss ?? Number.NaN } : undefined;
   } catch {
     return undefined; // unreadable: evaluated again and rewritten
   }

@@ -48,4 +48,14 @@ describe('crossEntropy', () => {
     const count = tf.tidy(() => countCorrect(tf.tensor2d(logitValues), tf.tensor1d(labelValues, 'int32')).dataSync()[0]);
     expect(count).toBe(2);
   });
+
+  it('counts no row with a NaN or infinite logit as correct, whatever its arg-max', () => {
+    const logits = [
+      [NaN, 0, 0],
+      [5, Infinity, 0],
+      [3, 1, 0],
+    ];
+    const count = tf.tidy(() => countCorrect(tf.tensor2d(logits), tf.tensor1d([0, 1, 0], 'int32')).dataSync()[0]);
+    expect(count).toBe(1);
+  });
 });
