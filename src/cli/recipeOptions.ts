@@ -46,6 +46,7 @@ export const recipeFlags: readonly RecipeFlag[] = [
       merge: "seed of learned alpha's batch order (default: the seed of model A's data split)",
     },
   },
+  { flags: '--repeats <n>', path: ['repeats'], kind: 'number', commands: ['run'] },
   { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
   { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'], choices: () => datasets.names() },
   { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: all },

@@ -47,6 +47,13 @@ function buildRecipeSchema() {
       .refine((name) => !/^\.+$/.test(name), 'expected a name that is not only dots (it names the folder reports/<name>/)')
       .describe('run name: results go to reports/<name>/'),
     seed: z.number().int().nonnegative().default(0).describe("seed of the data split; each base model's seed derives from it"),
+    repeats: z
+      .number()
+      .int()
+      .positive()
+      .max(100)
+      .default(1)
+      .describe('independent repeats of the whole experiment with seeds seed, seed + 1, ...: every figure becomes a mean ± std'),
     backend: z.enum(backendNames).default('auto').describe('TensorFlow.js backend'),
     data: z
       .strictObject({

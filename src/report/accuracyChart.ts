@@ -6,6 +6,7 @@ import type { ChartConfiguration, ChartDataset, Plugin } from 'chart.js';
 
 import { aligners } from '../align/aligners.js';
 import type { RunMetrics } from '../artifacts/metrics.js';
+import { errorBars } from './errorBars.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { resultRows, toPercent, type ResultRow } from './rows.js';
 import {
@@ -70,10 +71,11 @@ function yMinimum(percents: number[]): number {
   return Math.max(0, Math.floor((Math.min(...finite) - 5) / 5) * 5);
 }
 
-/** Writes each bar's value just above it. */
-const valueLabels: Plugin<'bar'> = {
+/** Writes each bar's value just above it, or above its error bar (`errors`, in points, per row). */
+const valueLabels = (errors: readonly (number | undefined)[]): Plugin<'bar'> => ({
   id: 'accuracyValueLabels',
   afterDatasetsDraw(chart) {
+    const y = chart.scales.y;
     const { ctx } = chart;
     ctx.save();
     ctx.font = cssFont(FONT_SIZES.annotation);
@@ -85,18 +87,21 @@ const valueLabels: Plugin<'bar'> = {
       dataset.data.forEach((value, i) => {
         const bar = bars[i];
         if (typeof value !== 'number' || !Number.isFinite(value) || !bar) return;
-        ctx.fillText(value.toFixed(2), bar.x, bar.y - 3);
+        const top = errors[i] && y ? y.getPixelForValue(value + errors[i]) : bar.y;
+        ctx.fillText(value.toFixed(2), bar.x, top - 3);
       });
     });
     ctx.restore();
   },
-};
+});
 
 /** The Chart.js configuration behind {@link renderAccuracyChart}; exposed for tests and custom rendering. */
 export function accuracyChartConfig(metrics: RunMetrics, options: AccuracyChartOptions = {}): ChartConfiguration<'bar'> {
   const valueLabelsOn = options.valueLabels !== false;
   const rows = resultRows(metrics);
   const percents = rows.map((r) => toPercent(r.testAccuracy));
+  // With repeats: each bar is a mean, its error bar one sample standard deviation.
+  const errors = rows.map((r) => (r.acrossRepeats ? toPercent(r.acrossRepeats.testAccuracyStd) : undefined));
   // One dataset per colour group, null where a bar belongs to another group: this gives a legend per group,
   // and `grouped: false` keeps each bar centred on its own label.
   const datasets: ChartDataset<'bar', (number | null)[]>[] = barGroups(rows).filter((g) => rows.some(g.member)).map((g) => ({
@@ -120,7 +125,7 @@ export function accuracyChartConfig(metrics: RunMetrics, options: AccuracyChartO
           ticks: { autoSkip: false, maxRotation: 45, minRotation: 0, color: TEXT_COLOUR },
         },
         y: {
-          min: yMinimum(percents),
+          min: yMinimum(percents.map((p, i) => p - (errors[i] ?? 0))),
           // Headroom above 100 keeps value labels of near-perfect bars clear of the legend;
           // the tick there is hidden so the axis still reads as ending at 100.
           max: valueLabelsOn ? 100 + Y_HEADROOM : 100,
@@ -134,13 +139,17 @@ export function accuracyChartConfig(metrics: RunMetrics, options: AccuracyChartO
         legend: { position: 'top', labels: { boxWidth: 14, boxHeight: 14 } },
       },
     },
-    plugins: valueLabelsOn ? [valueLabels] : [],
+    plugins: [
+      ...(errors.some((e) => e !== undefined) ? [errorBars<'bar'>(datasets.map((d, datasetIndex) => ({ datasetIndex, errors: d.data.map((v, i) => (v === null ? null : errors[i])), colour: TEXT_COLOUR })), 'after')] : []),
+      ...(valueLabelsOn ? [valueLabels(errors)] : []),
+    ],
   };
 }
 
 /**
  * Bar chart of the test accuracy (%) of every base model, the logit ensemble and every merge variant,
- * coloured by alignment method, in the order of the results table.
+ * coloured by alignment method, in the order of the results table (each alignment's merges side by
+ * side: uniform, fisher, learned). A run of several repeats shows means with ± one standard deviation.
  */
 export function renderAccuracyChart(metrics: RunMetrics, options: AccuracyChartOptions = {}): Figure {
   // The cast widens the chart type to what the renderer accepts; the bar configuration is a valid member.

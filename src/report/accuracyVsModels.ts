@@ -5,6 +5,8 @@
 
 import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin } from 'chart.js';
 
+import { errorBars, type DatasetErrors } from './errorBars.js';
+
 import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { compareStrategies, ENSEMBLE_LABEL, manyMergeVariants, modelCounts, toPercent } from './rows.js';
@@ -39,45 +41,6 @@ export const MEAN_BASE_LABEL = 'mean base model (± std)';
 /** Marker radius in px of merge variants; references get smaller ones so that merges stay in front. */
 const MARKER_RADIUS = 5;
 const REFERENCE_MARKER_RADIUS = 3;
-/** Half the width in px of an error bar's caps. */
-const CAP_HALF_WIDTH = 6;
-
-/**
- * Draws vertical ± `errors[i]` bars (in the y axis's units) around the points of one dataset; Chart.js
- * has no error bars of its own. Drawn before the datasets so that markers stay on top.
- */
-function errorBars(datasetIndex: number, errors: readonly (number | null)[], colour: string): Plugin<'line'> {
-  return {
-    id: 'manyModelsErrorBars',
-    beforeDatasetsDraw(chart) {
-      const { ctx } = chart;
-      const y = chart.scales.y;
-      const values = chart.data.datasets[datasetIndex]?.data ?? [];
-      const points = chart.getDatasetMeta(datasetIndex).data;
-      if (!y) return;
-      ctx.save();
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = 1.5;
-      points.forEach((point, i) => {
-        const value = values[i];
-        const error = errors[i];
-        if (typeof value !== 'number' || error === null || error === undefined || !Number.isFinite(error) || error <= 0) return;
-        const top = y.getPixelForValue(value + error);
-        const bottom = y.getPixelForValue(value - error);
-        ctx.beginPath();
-        ctx.moveTo(point.x, top);
-        ctx.lineTo(point.x, bottom);
-        ctx.moveTo(point.x - CAP_HALF_WIDTH, top);
-        ctx.lineTo(point.x + CAP_HALF_WIDTH, top);
-        ctx.moveTo(point.x - CAP_HALF_WIDTH, bottom);
-        ctx.lineTo(point.x + CAP_HALF_WIDTH, bottom);
-        ctx.stroke();
-      });
-      ctx.restore();
-    },
-  };
-}
-
 /**
  * A merge this many points or more below the lowest reference (mean base model less its std, or the
  * ensemble) has collapsed: it is pinned to the bottom of the axis with its value written beside it, so
@@ -132,10 +95,18 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
   const column = (n: number): number => counts.indexOf(n);
   const strategies = [...new Set(many.merges.map((m) => m.strategy))].sort(compareStrategies);
 
+  // With repeats, each merge's spread over them.
+  const mergeErrors: DatasetErrors[] = [];
   const variants: Line[] = manyMergeVariants(many.merges).map(({ label, strategy }, i) => {
     const data = counts.map<number | null>(() => null);
-    for (const m of many.merges) if (m.label === label) data[column(m.models)] = toPercent(m.testAccuracy);
+    const errors = counts.map<number | null>(() => null);
+    for (const m of many.merges) {
+      if (m.label !== label) continue;
+      data[column(m.models)] = toPercent(m.testAccuracy);
+      if (m.acrossRepeats) errors[column(m.models)] = toPercent(m.acrossRepeats.testAccuracyStd);
+    }
     const colour = variantColour(i);
+    if (errors.some((e) => e !== null)) mergeErrors.push({ datasetIndex: i, errors, colour });
     return {
       label,
       data,
@@ -240,7 +211,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
         },
       },
     },
-    plugins: [errorBars(datasets.length - 1, stds, BASE_MODEL_COLOUR), offScaleValues(offScale)],
+    plugins: [errorBars<'line'>([...mergeErrors, { datasetIndex: datasets.length - 1, errors: stds, colour: BASE_MODEL_COLOUR }], 'before'), offScaleValues(offScale)],
   };
 }
 

@@ -62,14 +62,16 @@ function checkSize(name: string, value: number): number {
 
 /**
  * Paints one picture on a raster and on a vector canvas: the one code path behind every figure, so that
- * the PNG and the SVG cannot drift apart. `paint` may return a clean-up, run after the bytes are read.
+ * the PNG and the SVG cannot drift apart. `paint` lays out on a canvas of the figure's size and draws
+ * at `scale` device pixels per layout pixel (the PNG's {@link FIGURE.pngScale}; 1 for the SVG). It may
+ * return a clean-up, run after the bytes are read.
  */
-function renderBoth(options: FigureSize, paint: (canvas: Canvas | SvgCanvas) => (() => void) | void): Figure {
+function renderBoth(options: FigureSize, paint: (canvas: Canvas | SvgCanvas, scale: number) => (() => void) | void): Figure {
   prepare();
   const width = checkSize('width', options.width ?? FIGURE.width);
   const height = checkSize('height', options.height ?? FIGURE.height);
-  const read = <C extends Canvas | SvgCanvas>(canvas: C, bytes: (canvas: C) => Buffer): Buffer => {
-    const cleanUp = paint(canvas);
+  const read = <C extends Canvas | SvgCanvas>(canvas: C, scale: number, bytes: (canvas: C) => Buffer): Buffer => {
+    const cleanUp = paint(canvas, scale);
     try {
       return bytes(canvas);
     } finally {
@@ -77,8 +79,8 @@ function renderBoth(options: FigureSize, paint: (canvas: Canvas | SvgCanvas) => 
     }
   };
   return {
-    png: read(createCanvas(width, height), (canvas) => canvas.toBuffer('image/png')),
-    svg: withViewBox(read(createCanvas(width, height, SvgExportFlag.ConvertTextToPaths), (canvas) => canvas.getContent()), width, height),
+    png: read(createCanvas(width, height), FIGURE.pngScale, (canvas) => canvas.toBuffer('image/png')),
+    svg: withViewBox(read(createCanvas(width, height, SvgExportFlag.ConvertTextToPaths), 1, (canvas) => canvas.getContent()), width, height),
   };
 }
 
@@ -95,8 +97,9 @@ function withViewBox(svg: Buffer, width: number, height: number): Buffer {
  * Chart.js options `responsive` and `animation` are forced off by the renderer.
  */
 export function renderChart(config: ChartConfiguration, options: FigureSize = {}): Figure {
-  return renderBoth(options, (canvas) => {
-    const chartOptions = { ...config.options, responsive: false, animation: false as const, devicePixelRatio: 1 };
+  return renderBoth(options, (canvas, scale) => {
+    // Chart.js enlarges the canvas by the pixel ratio itself and draws in layout pixels.
+    const chartOptions = { ...config.options, responsive: false, animation: false as const, devicePixelRatio: scale };
     // Chart.js types its item as a DOM canvas; Skia's has the same drawing API.
     const chart = new Chart(canvas as unknown as HTMLCanvasElement, { ...config, options: chartOptions } as ChartConfiguration);
     // Destroying the chart clears the canvas, so it waits until the bytes are read.
@@ -124,9 +127,14 @@ export type Drawing = (ctx: SKRSContext2D, size: DrawingSize) => void;
  * const figure = renderDrawing((ctx, { width }) => { ctx.font = cssFont(13); ctx.fillText('hello', width / 2, 20); }, { height: 40 });
  */
 export function renderDrawing(draw: Drawing, options: FigureSize = {}): Figure {
-  return renderBoth(options, (canvas) => {
-    const ctx = canvas.getContext('2d');
+  return renderBoth(options, (canvas, scale) => {
     const size = { width: canvas.width, height: canvas.height };
+    if (scale !== 1) {
+      canvas.width = size.width * scale;
+      canvas.height = size.height * scale;
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.scale(scale, scale);
     ctx.save();
     ctx.fillStyle = FIGURE.background;
     ctx.fillRect(0, 0, size.width, size.height);

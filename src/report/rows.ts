@@ -4,7 +4,7 @@
  */
 
 import { aligners } from '../align/aligners.js';
-import type { ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
+import type { AcrossRepeats, ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
 import { alphaInits } from '../merge/alphaInits.js';
 import { mergers } from '../merge/mergers.js';
 import { strategies } from '../merge/strategies.js';
@@ -24,6 +24,10 @@ export interface ResultRow {
   testLoss: number;
   /** For merged BatchNorm networks: test accuracy before the BatchNorm statistics were recomputed. */
   accuracyBeforeReset?: number;
+  /** For a run of several repeats (the figures above are then means): the spread and each repeat's value. */
+  acrossRepeats?: AcrossRepeats;
+  /** For a run of several repeats: the standard deviation of accuracyBeforeReset. */
+  accuracyBeforeResetStd?: number;
 }
 
 /** Name shown for the logit ensemble. */
@@ -83,18 +87,13 @@ export function compareMerges(a: MergeMetrics, b: MergeMetrics): number {
 
 /** All result rows of a run: base models in their stored order, then the ensemble, then merges sorted by {@link compareMerges}. */
 export function resultRows(metrics: RunMetrics): ResultRow[] {
-  const models: ResultRow[] = metrics.models.map((m) => ({
-    kind: 'model',
-    label: m.name,
+  const figures = (m: { testAccuracy: number; testLoss: number; acrossRepeats?: AcrossRepeats | undefined }) => ({
     testAccuracy: m.testAccuracy,
     testLoss: m.testLoss,
-  }));
-  const ensemble: ResultRow = {
-    kind: 'ensemble',
-    label: ENSEMBLE_LABEL,
-    testAccuracy: metrics.ensemble.testAccuracy,
-    testLoss: metrics.ensemble.testLoss,
-  };
+    ...(m.acrossRepeats ? { acrossRepeats: m.acrossRepeats } : {}),
+  });
+  const models: ResultRow[] = metrics.models.map((m) => ({ kind: 'model', label: m.name, ...figures(m) }));
+  const ensemble: ResultRow = { kind: 'ensemble', label: ENSEMBLE_LABEL, ...figures(metrics.ensemble) };
   const merges: ResultRow[] = [...metrics.merges].sort(compareMerges).map((m) => ({
     kind: 'merge',
     label: mergeLabel(m),
@@ -102,9 +101,9 @@ export function resultRows(metrics: RunMetrics): ResultRow[] {
     align: m.align,
     alpha: m.alpha,
     init: m.init,
-    testAccuracy: m.testAccuracy,
-    testLoss: m.testLoss,
+    ...figures(m),
     ...(m.withoutBatchNormReset ? { accuracyBeforeReset: m.withoutBatchNormReset.testAccuracy } : {}),
+    ...(m.withoutBatchNormReset?.acrossRepeats ? { accuracyBeforeResetStd: m.withoutBatchNormReset.acrossRepeats.testAccuracyStd } : {}),
   }));
   return [...models, ensemble, ...merges];
 }

@@ -2,7 +2,7 @@
  * Text summaries of a run: a markdown report section and an aligned plain-text table for the terminal.
  */
 
-import type { RunMetrics, TreeNode } from '../artifacts/metrics.js';
+import type { AcrossRepeats, RunMetrics, TreeNode } from '../artifacts/metrics.js';
 import { ENSEMBLE_LABEL, largestTrees, manyMergeVariants, modelCounts, resultRows, toPercent, type ResultRow } from './rows.js';
 
 type ManyModels = NonNullable<RunMetrics['many']>;
@@ -17,7 +17,7 @@ const RESULT_RIGHT_ALIGNED = [false, false, false, false, true, true];
 const BEFORE_RESET_HEADER = 'before BN reset (%)';
 
 function formatNumber(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : String(value);
+  return Number.isFinite(value) ? value.toFixed(digits) : 'not finite';
 }
 
 /** The cells of one results row, in {@link RESULT_HEADER} order, plus the before-reset column if asked. */
@@ -28,11 +28,19 @@ function resultCells(row: ResultRow, withReset: boolean): string[] {
     merge ? (row.align ?? NOT_APPLICABLE) : NOT_APPLICABLE,
     merge ? (row.alpha ?? NOT_APPLICABLE) : NOT_APPLICABLE,
     merge ? (row.init ?? NOT_APPLICABLE) : NOT_APPLICABLE,
-    formatNumber(toPercent(row.testAccuracy), 2),
-    formatNumber(row.testLoss, 4),
+    withSpread(formatNumber(toPercent(row.testAccuracy), 2), row.acrossRepeats && toPercent(row.acrossRepeats.testAccuracyStd), 2),
+    withSpread(formatNumber(row.testLoss, 4), row.acrossRepeats?.testLossStd, 4),
   ];
-  if (withReset) cells.push(row.accuracyBeforeReset === undefined ? NOT_APPLICABLE : formatNumber(toPercent(row.accuracyBeforeReset), 2));
+  if (withReset) {
+    const std = row.accuracyBeforeResetStd === undefined ? undefined : toPercent(row.accuracyBeforeResetStd);
+    cells.push(row.accuracyBeforeReset === undefined ? NOT_APPLICABLE : withSpread(formatNumber(toPercent(row.accuracyBeforeReset), 2), std, 2));
+  }
   return cells;
+}
+
+/** A mean as "mean ± std" where a run of several repeats gives a standard deviation. */
+function withSpread(mean: string, std: number | undefined, digits: number): string {
+  return std === undefined ? mean : `${mean} ± ${formatNumber(std, digits)}`;
 }
 
 /** Header, cells and alignment of the results table; the before-reset column only where it applies. */
@@ -70,18 +78,16 @@ const MEAN_BASE_ROW = 'mean base model (± std)';
  */
 function manyTable(many: ManyModels): [string[], string[][], boolean[]] {
   const counts = modelCounts(many);
-  const percent = (accuracy: number | undefined): string => (accuracy === undefined ? NOT_APPLICABLE : formatNumber(toPercent(accuracy), 2));
-  const variantRows = manyMergeVariants(many.merges).map(({ label }) => [
-    label,
-    ...counts.map((n) => percent(many.merges.find((m) => m.label === label && m.models === n)?.testAccuracy)),
-  ]);
+  const percent = (m: { testAccuracy: number; acrossRepeats?: AcrossRepeats | undefined } | undefined): string =>
+    m === undefined ? NOT_APPLICABLE : withSpread(formatNumber(toPercent(m.testAccuracy), 2), m.acrossRepeats && toPercent(m.acrossRepeats.testAccuracyStd), 2);
+  const variantRows = manyMergeVariants(many.merges).map(({ label }) => [label, ...counts.map((n) => percent(many.merges.find((m) => m.label === label && m.models === n)))]);
   const reference = (n: number) => many.references.find((r) => r.models === n);
-  const ensembleRow = [ENSEMBLE_LABEL, ...counts.map((n) => percent(reference(n)?.ensemble.testAccuracy))];
+  const ensembleRow = [ENSEMBLE_LABEL, ...counts.map((n) => percent(reference(n)?.ensemble))];
   const meanRow = [
     MEAN_BASE_ROW,
     ...counts.map((n) => {
       const mean = reference(n)?.meanBase;
-      return mean ? `${percent(mean.testAccuracy)} ± ${formatNumber(toPercent(mean.testAccuracyStd), 2)}` : NOT_APPLICABLE;
+      return mean ? `${formatNumber(toPercent(mean.testAccuracy), 2)} ± ${formatNumber(toPercent(mean.testAccuracyStd), 2)}` : NOT_APPLICABLE;
     }),
   ];
   return [['merge', ...counts.map((n) => `N = ${n}`)], [...variantRows, ensembleRow, meanRow], [false, ...counts.map(() => true)]];
@@ -140,6 +146,10 @@ export function summaryMarkdown(metrics: RunMetrics): string {
     metrics.backend !== undefined ? `backend \`${metrics.backend}\`` : undefined,
   ].filter((s): s is string => s !== undefined);
   if (context.length > 0) parts.push(`${context.join(', ')}.`, '');
+  if (metrics.repeats) {
+    const { seeds, runs } = metrics.repeats;
+    parts.push(`Mean ± sample standard deviation over ${seeds.length} repeats (seeds ${seeds.join(', ')}; each in its folder ${runs.map((r) => `\`${r}\``).join(', ')}); every repeat's value is in metrics.json. Alpha maps, curves and trees are the first repeat's.`, '');
+  }
   parts.push(markdownTable(...resultTable(metrics)), '');
   if (metrics.many) parts.push(...manySection(metrics.many));
   const timings = timingRows(metrics);

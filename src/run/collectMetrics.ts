@@ -11,6 +11,7 @@ import { variantLabels } from '../report/variantLabels.js';
 import type { StageContext } from '../stages/context.js';
 import { evaluateStage, type EvaluationRecord } from '../stages/evaluateStage.js';
 import { baseModelName } from '../stages/trainStage.js';
+import { meanAndStd } from '../util/statistics.js';
 import type { RunLayout } from './runDirectory.js';
 
 /** The checkpoints in `folder` (not training states, not the before-reset copies of merges). */
@@ -25,13 +26,6 @@ async function checkpointsIn(folder: string): Promise<{ path: string; info: Chec
     if (info) found.push({ path, info });
   }
   return found;
-}
-
-/** Mean and sample standard deviation. */
-function meanAndStd(values: readonly number[]): { mean: number; std: number } {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
 }
 
 /**

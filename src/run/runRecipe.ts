@@ -20,6 +20,7 @@ import { silentObserver, type RunObserver } from '../util/observer.js';
 import { parallelism } from '../util/parallelism.js';
 import { collectMetrics } from './collectMetrics.js';
 import { runManyModels } from './manyModels.js';
+import { runRepeats } from './runRepeats.js';
 import { claimRunDirectory, runLayout, type RunLayout } from './runDirectory.js';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOptions {
    * same settings are still reused). Without it, a directory of other base-model settings is refused.
    */
   restart?: boolean;
+  /** Draw the report (figures and summary) after metrics.json; default true. */
+  report?: boolean;
 }
 
 export interface RunResult {
@@ -79,9 +82,15 @@ async function baseModels(recipe: Recipe, layout: RunLayout, ctx: StageContext, 
  * ensemble, aligns model B to model A with every alignment method and merges them with every merge
  * method, merges many models as its `many` section asks, each stage skipped where its output exists
  * with the same key, then gathers every result
- * in the directory (earlier settings' variants too) into metrics.json and the report.
+ * in the directory (earlier settings' variants too) into metrics.json and the report. With
+ * `repeats` > 1, it does all of that once per seed and reports the mean ± std (runRepeats).
  */
 export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promise<RunResult> {
+  return recipe.repeats > 1 ? runRepeats(recipe, options, runOnce) : runOnce(recipe, options);
+}
+
+/** One run of the recipe, with its seed, in its run directory. */
+async function runOnce(recipe: Recipe, options: RunOptions): Promise<RunResult> {
   const observer = options.observer ?? silentObserver;
   const layout = runLayout(options.outDir ?? join('reports', recipe.name));
   const source = options.recipePath ?? recipe.name;
@@ -135,10 +144,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions = {}): Promi
       resources: { threads, jobs, peakRssMB: peakRssMB() },
     };
     await writeRunMetrics(layout.dir, metrics);
-    await ctx.timed('report', () => writeReport(layout.dir));
-    // Now with the report's own timing and memory.
-    metrics.resources!.peakRssMB = peakRssMB();
-    await writeRunMetrics(layout.dir, metrics);
+    if (options.report ?? true) {
+      await ctx.timed('report', () => writeReport(layout.dir));
+      // Now with the report's own timing and memory.
+      metrics.resources!.peakRssMB = peakRssMB();
+      await writeRunMetrics(layout.dir, metrics);
+    }
     return { metrics, dir: layout.dir };
   } finally {
     try {

@@ -60,7 +60,9 @@ export const malformedRecipes: MalformedRecipe[] = [
 
   // --- Missing and unknown fields ------------------------------------------------------------
   { title: 'no name', text: 'seed: 0\n', expect: ['name: missing; expected a string (run name'] },
-  { title: 'unknown top-level field', text: named('seeds: 1\n'), expect: ['unknown field seeds (did you mean "seed"?)', 'allowed here: name, seed, backend, data, model, train, align, merge'] },
+  { title: 'unknown top-level field', text: named('seeds: 1\n'), expect: ['unknown field seeds (did you mean "seed"?)', 'allowed here: name, seed, repeats, backend, data, model, train, align, merge'] },
+  { title: 'no repeats', text: named('repeats: 0\n'), expect: ['repeats: expected an integer > 0, got 0'] },
+  { title: 'a fractional number of repeats', text: named('repeats: 2.5\n'), expect: ['repeats: expected an integer, got 2.5'] },
   { title: 'misspelt section', text: named('modle:\n  family: mlp\n'), expect: ['unknown field modle (did you mean "model"?)'] },
   { title: 'unknown train field', text: named('train:\n  epoch: 3\n'), expect: ['unknown field train.epoch (did you mean "epochs"?)', 'allowed here: models, epochs'] },
   { title: 'unknown split field', text: named('data:\n  split:\n    tain: 100\n'), expect: ['unknown field data.split.tain (did you mean "train"?)', 'allowed here: train, merge, test'] },

@@ -1,26 +1,31 @@
 /** Test helpers: decode rendered PNGs into pixels. */
 
 import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { FIGURE } from '../../src/report/theme.js';
 
-/** Decoded RGBA pixels of an image. */
+/**
+ * Decoded RGBA pixels of a figure's PNG. `width` and `height` are in layout px (the SVG's units, the
+ * coordinates figures are laid out in); the PNG holds `scale` device pixels per layout px, in `data`.
+ */
 export interface Pixels {
   width: number;
   height: number;
+  scale: number;
   data: Uint8ClampedArray;
 }
 
-/** Decodes a PNG buffer. */
-export async function decodePng(png: Buffer): Promise<Pixels> {
+/** Decodes a PNG rendered at `scale` device pixels per layout px (the report's {@link FIGURE.pngScale}). */
+export async function decodePng(png: Buffer, scale: number = FIGURE.pngScale): Promise<Pixels> {
   const image = await loadImage(png);
   const canvas = createCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+  return { width: image.width / scale, height: image.height / scale, scale, data: ctx.getImageData(0, 0, image.width, image.height).data };
 }
 
-/** RGB of the pixel at (x, y), coordinates rounded down. */
+/** RGB of the pixel at layout coordinates (x, y): the device pixel at its top left corner. */
 export function pixelAt(p: Pixels, x: number, y: number): [number, number, number] {
-  const o = (Math.floor(y) * p.width + Math.floor(x)) * 4;
+  const o = (Math.floor(y * p.scale) * p.width * p.scale + Math.floor(x * p.scale)) * 4;
   return [p.data[o] ?? 0, p.data[o + 1] ?? 0, p.data[o + 2] ?? 0];
 }
 

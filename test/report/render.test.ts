@@ -28,6 +28,17 @@ describe('renderChart', () => {
     expect(figure.svg.toString('utf8')).not.toMatch(/<text\b/);
   });
 
+  it('renders the PNG for print: at least 1,050 px wide (300 dpi over a 3.5 in column), the layout scaled, not redrawn smaller', async () => {
+    const figure = renderChart(config());
+    const device = await decodePng(figure.png, 1);
+    expect([device.width, device.height]).toEqual([FIGURE.width * FIGURE.pngScale, FIGURE.height * FIGURE.pngScale]);
+    expect(device.width).toBeGreaterThanOrEqual(1050);
+    // A drawing is laid out in layout px and scaled: the rectangle ends where the scaled layout puts it.
+    const drawing = await decodePng(renderDrawing((ctx) => ctx.fillRect(10, 20, 30, 40)).png);
+    expect(pixelAt(drawing, 24, 39)).toEqual([0, 0, 0]);
+    expect(pixelAt(drawing, 41, 39)).toEqual([255, 255, 255]);
+  });
+
   it('honours a custom size', async () => {
     const pixels = await decodePng(renderChart(config(), { width: 320, height: 200 }).png);
     expect([pixels.width, pixels.height]).toEqual([320, 200]);
