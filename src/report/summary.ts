@@ -133,13 +133,24 @@ function manySection(many: ManyModels): string[] {
   return parts;
 }
 
+/** The "Figures" section: each PNG embedded under its name, with a link to its vector version beside it. */
+function figureSection(pngs: readonly string[]): string[] {
+  const parts = ['### Figures', ''];
+  for (const png of pngs) {
+    const name = png.replace(/^.*\//, '').replace(/\.png$/, '');
+    parts.push(`#### ${name}`, '', `![${name}](${png}) ([SVG](${png.replace(/\.png$/, '.svg')}))`, '');
+  }
+  return parts;
+}
+
 /**
  * Markdown summary of a run: a results table (base models, logit ensemble, then merges from the simplest to the
  * most elaborate; accuracies in % with 2 decimals, losses with 4), for runs that merged many models a
  * "Many models" section (accuracy per variant and N, the references, each hierarchical tree as a nested
- * list), and a table of wall-clock seconds per stage.
+ * list), the figures (`figures`: their PNGs, relative to the summary), and a table of wall-clock
+ * seconds per stage.
  */
-export function summaryMarkdown(metrics: RunMetrics): string {
+export function summaryMarkdown(metrics: RunMetrics, options: { figures?: readonly string[] } = {}): string {
   const parts: string[] = [`## Results: ${metrics.dataset}`, ''];
   const context = [
     metrics.recipe !== undefined ? `recipe \`${metrics.recipe}\`` : undefined,
@@ -152,6 +163,7 @@ export function summaryMarkdown(metrics: RunMetrics): string {
   }
   parts.push(markdownTable(...resultTable(metrics)), '');
   if (metrics.many) parts.push(...manySection(metrics.many));
+  if (options.figures?.length) parts.push(...figureSection(options.figures));
   const timings = timingRows(metrics);
   if (timings.length > 0) {
     parts.push('### Timings', '', markdownTable(['stage', 'seconds'], timings, [false, true]), '');

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { readRunMetrics } from '../artifacts/metrics.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { readSafetensors } from '../io/safetensors.js';
@@ -48,8 +48,6 @@ export async function writeReport(dir: string): Promise<string[]> {
   // Drawn anew from the metrics: figures of variants the metrics no longer list (renamed labels) go.
   await rm(figures, { recursive: true, force: true });
   const written: string[] = [];
-  await writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown(metrics));
-  written.push(join(dir, 'summary.md'));
   written.push(...(await writeFigure(figures, 'accuracy', renderAccuracyChart(metrics))));
   if (metrics.alphaCurves?.length) {
     written.push(...(await writeFigure(figures, 'alpha-training', renderAlphaTrainingCurves(metrics.alphaCurves))));
@@ -83,5 +81,8 @@ export async function writeReport(dir: string): Promise<string[]> {
     const title = `Cross-model correlations: ${alignLabel} (${metrics.dataset})`;
     written.push(...(await writeFigure(figures, `correlations-${fileSlug(alignLabel)}`, renderCorrelationHistograms(alignLabel, spaces, { title }))));
   }
-  return written;
+  // The summary last, showing every figure drawn.
+  const summary = join(dir, 'summary.md');
+  await writeFileAtomic(summary, summaryMarkdown(metrics, { figures: written.filter((path) => path.endsWith('.png')).map((path) => relative(dir, path)) }));
+  return [summary, ...written];
 }

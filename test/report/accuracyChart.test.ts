@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 
 import { aligners } from '../../src/align/aligners.js';
 import { accuracyChartConfig, renderAccuracyChart } from '../../src/report/accuracyChart.js';
-import { FIGURE, MERGE_GROUP_COLOURS, mergeGroupColour } from '../../src/report/theme.js';
+import { FIGURE, MERGE_GROUP_COLOURS, mergeGroupColour, TEXT_COLOUR } from '../../src/report/theme.js';
+import { aggregateRepeats } from '../../src/run/aggregateRepeats.js';
 import { sampleMetrics } from './fixtures.js';
-import { colourDistance, decodePng, distinctColours, inkFraction, looksLikeSvg } from './pixels.js';
+import { colourDistance, decodePng, distinctColours, inkFraction, isColour, looksLikeSvg, subpaths, svgShapes } from './pixels.js';
 
 describe('accuracyChartConfig', () => {
   const config = accuracyChartConfig(sampleMetrics());
@@ -55,5 +56,29 @@ describe('renderAccuracyChart', () => {
       expect(found, colour).toBe(true);
     }
     expect(looksLikeSvg(figure.svg)).toBe(true);
+  });
+});
+
+describe('accuracy chart of a run of several repeats', () => {
+  it('draws each bar at the mean with an error bar of one sample std, proportional to it', () => {
+    const shifted = (delta: number) => {
+      const m = sampleMetrics();
+      m.models.forEach((model, i) => (model.testAccuracy += delta * (i + 1)));
+      m.ensemble.testAccuracy += delta;
+      m.merges.forEach((merge) => (merge.testAccuracy += delta));
+      return m;
+    };
+    const metrics = aggregateRepeats([0, 0.01, 0.02].map((delta, r) => ({ seed: r, dir: `repeat-${r + 1}`, metrics: shifted(delta) })));
+    const figure = renderAccuracyChart(metrics);
+    // An error bar: one stroke with two caps, three subpaths.
+    const bars = svgShapes(figure.svg).filter((s) => isColour(s.attrs.stroke, TEXT_COLOUR) && subpaths(s.attrs.d) === 3);
+    const rows = metrics.models.length + 1 + metrics.merges.length;
+    expect(bars).toHaveLength(rows);
+    const height = (bar: (typeof bars)[number]) => {
+      const [, y1, , y2] = (/^M([\d.]+) ([\d.]+)L([\d.]+) ([\d.]+)/.exec(bar.attrs.d ?? '') ?? []).slice(1).map(Number);
+      return Math.abs(y2! - y1!);
+    };
+    // Model B moved twice as far as model A between repeats: its error bar is twice as long.
+    expect(height(bars[1]!) / height(bars[0]!)).toBeCloseTo(2, 1);
   });
 });

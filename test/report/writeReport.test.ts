@@ -34,8 +34,11 @@ describe('writeReport', () => {
     expect(written).toEqual(BEFORE);
     expect(files).toEqual([...BEFORE, 'metrics.json'].sort());
     const summary = await readFile(join(dir, 'summary.md'), 'utf8');
-    expect(summary).toBe(summaryMarkdown(sampleMetrics()));
+    expect(summary).toBe(summaryMarkdown(sampleMetrics(), { figures: ['figures/accuracy.png', 'figures/alpha-training.png'] }));
     expect(summary).not.toContain('Many models');
+    // Every figure embedded, with its vector version linked.
+    expect(summary).toContain('![accuracy](figures/accuracy.png) ([SVG](figures/accuracy.svg))');
+    expect(summary).toContain('![alpha-training](figures/alpha-training.png)');
   });
 
   it('adds the accuracy against N, a tree per hierarchical variant and a correlation figure per alignment', async () => {
