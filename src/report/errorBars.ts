@@ -8,6 +8,16 @@ import type { Chart, ChartType, Plugin } from 'chart.js';
 /** Half the width in px of an error bar's caps. */
 const CAP_HALF_WIDTH = 6;
 
+/** Adds to the current path a vertical stroke at `x` from `top` to `bottom` (px) with a cap of half width `cap` at each end. */
+export function traceWhisker(ctx: { moveTo(x: number, y: number): void; lineTo(x: number, y: number): void }, x: number, top: number, bottom: number, cap: number): void {
+  ctx.moveTo(x, top);
+  ctx.lineTo(x, bottom);
+  ctx.moveTo(x - cap, top);
+  ctx.lineTo(x + cap, top);
+  ctx.moveTo(x - cap, bottom);
+  ctx.lineTo(x + cap, bottom);
+}
+
 /** Errors (in the y axis's units) of the points of one dataset, and the colour to draw them in. */
 export interface DatasetErrors {
   datasetIndex: number;
@@ -25,6 +35,11 @@ export function errorBars<T extends ChartType>(bars: readonly DatasetErrors[], w
     const y = chart.scales.y;
     if (!y) return;
     ctx.save();
+    // Kept to the plot: a mean + std may pass the axis's end (an accuracy above 100 %, which none can be).
+    const area = chart.chartArea;
+    ctx.beginPath();
+    ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+    ctx.clip();
     ctx.lineWidth = 1.5;
     for (const { datasetIndex, errors, colour } of bars) {
       const values = chart.data.datasets[datasetIndex]?.data ?? [];
@@ -36,13 +51,11 @@ export function errorBars<T extends ChartType>(bars: readonly DatasetErrors[], w
         if (typeof value !== 'number' || typeof error !== 'number' || !Number.isFinite(error) || error <= 0) return;
         const top = y.getPixelForValue(value + error);
         const bottom = y.getPixelForValue(value - error);
+        // A narrow bar gets caps narrower than itself.
+        const width = (point as unknown as { width?: number }).width;
+        const cap = width === undefined ? CAP_HALF_WIDTH : Math.max(1, Math.min(CAP_HALF_WIDTH, width / 2 - 1));
         ctx.beginPath();
-        ctx.moveTo(point.x, top);
-        ctx.lineTo(point.x, bottom);
-        ctx.moveTo(point.x - CAP_HALF_WIDTH, top);
-        ctx.lineTo(point.x + CAP_HALF_WIDTH, top);
-        ctx.moveTo(point.x - CAP_HALF_WIDTH, bottom);
-        ctx.lineTo(point.x + CAP_HALF_WIDTH, bottom);
+        traceWhisker(ctx, point.x, top, bottom, cap);
         ctx.stroke();
       });
     }
