@@ -52,26 +52,26 @@ const fisherOptions = {
   granularity: granularityOption,
 };
 
-/** The registered alpha inits; `alphaInits.register` adds one. */
-export const alphaInits = new Registry<AlphaInitEntry>('alpha init', [
-  uniformInit,
-  {
-    name: 'fisher',
-    description: "w_k = F_k / sum_j F_j from each model's diagonal Fisher information on the merge split (two models: alpha = F_A / (F_A + F_B'))",
-    reference: 'https://arxiv.org/abs/2111.09832',
-    options: fisherOptions,
-    masks: ({ spec, models, fisherOf }, options) => {
-      const mode = options.fisherMode as FisherMode;
-      const examples = options.fisherExamples as number | undefined;
-      // A coarser weight pools the information of all its entries: F_k summed over the group.
-      const pooled = models.map((model) => coarsen(fisherOf(model, mode, examples), spec, options.granularity as Granularity | undefined, 'sum'));
-      try {
-        const weights = fisherWeights(pooled);
-        tf.dispose(Object.values(weights.pop()!)); // the last model's weight is implied
-        return weights;
-      } finally {
-        tf.dispose(pooled.flatMap((fisher) => Object.values(fisher)));
-      }
-    },
+/** Each model weighs by its diagonal Fisher information, entry by entry (two models: F_A / (F_A + F_B')). */
+export const fisherInit: AlphaInitEntry = {
+  name: 'fisher',
+  description: "w_k = F_k / sum_j F_j from each model's diagonal Fisher information on the merge split (two models: alpha = F_A / (F_A + F_B'))",
+  reference: 'https://arxiv.org/abs/2111.09832',
+  options: fisherOptions,
+  masks: ({ spec, models, fisherOf }, options) => {
+    const mode = options.fisherMode as FisherMode;
+    const examples = options.fisherExamples as number | undefined;
+    // A coarser weight pools the information of all its entries: F_k summed over the group.
+    const pooled = models.map((model) => coarsen(fisherOf(model, mode, examples), spec, options.granularity as Granularity | undefined, 'sum'));
+    try {
+      const weights = fisherWeights(pooled);
+      tf.dispose(Object.values(weights.pop()!)); // the last model's weight is implied
+      return weights;
+    } finally {
+      tf.dispose(pooled.flatMap((fisher) => Object.values(fisher)));
+    }
   },
-]);
+};
+
+/** The registered alpha inits; `alphaInits.register` adds one. */
+export const alphaInits = new Registry<AlphaInitEntry>('alpha init', [uniformInit, fisherInit]);

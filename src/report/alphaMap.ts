@@ -2,24 +2,26 @@
  * Figure: a heat map of one parameter tensor's alpha, with a colour bar.
  *
  * Chart.js draws the frame (axes, ticks, titles) so the figure shares the report theme; an inline plugin paints
- * the alpha raster into the chart area and the colour bar to its right.
+ * the alpha raster into the chart area and the colour bar to its right. Every map uses the one fixed alpha
+ * scale of ./alphaScale.ts, so maps of different tensors and merges compare colour for colour.
  */
 
-import { createCanvas, type Canvas } from '@napi-rs/canvas';
-import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
+import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import type { ChartConfiguration, Plugin } from 'chart.js';
 
 import { ensure } from '../util/errors.js';
+import { divergingAlphaColour, drawAlphaColourBar } from './alphaScale.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
-import { alphaColour, alphaColourStops, axisTitle, cssFont, FIGURE, FONT_SIZES, rgbCss, TEXT_COLOUR } from './theme.js';
+import { axisTitle, FIGURE, FONT_SIZES, TEXT_COLOUR } from './theme.js';
 import type { AlphaMask } from './types.js';
 
 /** Options of {@link renderAlphaMap}. */
 export interface AlphaMapOptions extends FigureSize {
   /** Largest number of cells drawn along each axis; larger tensors are averaged down to this (default 400). */
   maxCells?: number;
-  /** Title of the x axis (columns; default "output unit"). */
+  /** Title of the x axis (columns; default "output unit", "output channel" for convolution kernels). */
   xTitle?: string;
-  /** Title of the y axis (rows; default "input unit", empty for 1-D tensors). */
+  /** Title of the y axis (rows; default "input unit", "input channel" for convolution kernels, empty for 1-D tensors). */
   yTitle?: string;
 }
 
@@ -44,16 +46,50 @@ export interface AlphaGrid {
 }
 
 /**
- * The 2-D view of a tensor shape: a matrix stays as it is, a vector (e.g. a bias) becomes one row,
- * and more dimensions are flattened to [shape[0], product of the rest].
+ * The 2-D view of a tensor shape: a matrix ([in, out]) stays as it is, a vector (e.g. a bias) becomes
+ * one row, a convolution kernel [kh, kw, in, out] becomes [in, out] (see {@link kernelTaps}), and any
+ * other rank is flattened to [product of all but the last, last].
  */
 export function matrixShape(shape: readonly number[]): [rows: number, cols: number] {
   if (shape.length === 0) return [1, 1];
   if (shape.length === 1) return [1, shape[0] ?? 1];
-  // Weights keep their output axis last ([in, out] dense, [kh, kw, in, out] convolution): the
-  // columns are output units and the rows every input position.
+  if (shape.length === 4) return [shape[2] ?? 1, shape[3] ?? 1];
+  // Weights keep their output axis last: the columns are output units and the rows every input position.
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   return [rows, shape[shape.length - 1] ?? 1];
+}
+
+/** Kernel taps averaged into each cell of a tensor's map: kh x kw for a convolution kernel, else 1. */
+export function kernelTaps(shape: readonly number[]): number {
+  return shape.length === 4 ? (shape[0] ?? 1) * (shape[1] ?? 1) : 1;
+}
+
+/**
+ * The alpha matrix of a tensor (see {@link matrixShape}): a convolution kernel [kh, kw, in, out], stored
+ * row-major, becomes the mean over its kh x kw taps of each (input channel, output channel) pair,
+ * because a channel pair is what an alignment matches; NaN taps are skipped, all-NaN pairs stay NaN.
+ * Other tensors are returned as they are.
+ */
+export function channelMatrix(shape: readonly number[], values: Float32Array): Float32Array {
+  const taps = kernelTaps(shape);
+  if (taps === 1) return values;
+  const [rows, cols] = matrixShape(shape);
+  const pairs = rows * cols;
+  const sums = new Float64Array(pairs);
+  const counts = new Uint32Array(pairs);
+  // Row-major [kh, kw, in, out]: tap t holds one contiguous in x out block.
+  for (let t = 0; t < taps; t++) {
+    const base = t * pairs;
+    for (let p = 0; p < pairs; p++) {
+      const v = values[base + p]!;
+      if (Number.isNaN(v)) continue;
+      sums[p]! += v;
+      counts[p]!++;
+    }
+  }
+  const out = new Float32Array(pairs);
+  for (let p = 0; p < pairs; p++) out[p] = counts[p] === 0 ? NaN : sums[p]! / counts[p]!;
+  return out;
 }
 
 /**
@@ -90,7 +126,7 @@ export function downsample(values: Float32Array, rows: number, cols: number, max
 /** 256-entry lookup table of the alpha colour map, so rasterising does no interpolation per cell. */
 const COLOUR_LUT: Uint8ClampedArray = (() => {
   const lut = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) lut.set(alphaColour(i / 255), i * 3);
+  for (let i = 0; i < 256; i++) lut.set(divergingAlphaColour(i / 255), i * 3);
   return lut;
 })();
 
@@ -100,7 +136,7 @@ function rasterise(grid: AlphaGrid): Canvas {
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(grid.cols, grid.rows);
   const px = image.data;
-  const missing = alphaColour(NaN);
+  const missing = divergingAlphaColour(NaN);
   for (let i = 0; i < grid.values.length; i++) {
     const v = grid.values[i] as number;
     const o = i * 4;
@@ -120,54 +156,8 @@ function rasterise(grid: AlphaGrid): Canvas {
   return canvas;
 }
 
-/** Geometry of the colour bar, in px from the plot area's right edge. */
-const COLOUR_BAR = { gap: 22, width: 18, tickLength: 5, reserve: 112 } as const;
-
-const COLOUR_BAR_TITLE = 'alpha (1 = model A)';
-
-/** Draws the colour bar (1 at the top) beside the plot area, with ticks at 0, 0.25, ..., 1. */
-function drawColourBar(chart: Chart): void {
-  const { ctx, chartArea } = chart;
-  const x = chartArea.right + COLOUR_BAR.gap;
-  const { top, bottom } = chartArea;
-  const height = bottom - top;
-  ctx.save();
-  // The colour map is piecewise linear between its stops, so a gradient through the same stops reproduces it
-  // exactly, and stays vector (and seamless) in the SVG version.
-  const gradient = ctx.createLinearGradient(0, bottom, 0, top);
-  for (const [offset, rgb] of alphaColourStops()) gradient.addColorStop(offset, rgbCss(rgb));
-  ctx.fillStyle = gradient;
-  ctx.fillRect(x, top, COLOUR_BAR.width, height);
-  ctx.strokeStyle = TEXT_COLOUR;
-  ctx.lineWidth = 1;
-  ctx.strokeRect(x, top, COLOUR_BAR.width, height);
-  ctx.fillStyle = TEXT_COLOUR;
-  ctx.font = cssFont(FONT_SIZES.tick);
-  ctx.textAlign = 'left';
-  ctx.textBaseline = 'middle';
-  let labelsRight = x + COLOUR_BAR.width;
-  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    const y = bottom - tick * height;
-    ctx.beginPath();
-    ctx.moveTo(x + COLOUR_BAR.width, y);
-    ctx.lineTo(x + COLOUR_BAR.width + COLOUR_BAR.tickLength, y);
-    ctx.stroke();
-    const labelX = x + COLOUR_BAR.width + COLOUR_BAR.tickLength + 3;
-    const label = tick.toFixed(2);
-    ctx.fillText(label, labelX, y);
-    labelsRight = Math.max(labelsRight, labelX + ctx.measureText(label).width);
-  }
-  // Title along the bar, reading top to bottom like Chart.js titles of right-hand axes.
-  ctx.font = cssFont(FONT_SIZES.axisTitle);
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.translate(labelsRight + 6 + FONT_SIZES.axisTitle / 2, (top + bottom) / 2);
-  ctx.rotate(Math.PI / 2);
-  // Short plots (a single row) have no room for the explanation.
-  const title = ctx.measureText(COLOUR_BAR_TITLE).width <= height ? COLOUR_BAR_TITLE : 'alpha';
-  ctx.fillText(title, 0, 0);
-  ctx.restore();
-}
+/** Room for the colour bar in px from the plot area's right edge: the gap before it, and all it takes. */
+const COLOUR_BAR_PLACE = { gap: 22, reserve: 124 } as const;
 
 /** Plugin that paints `raster` over the chart area and the colour bar beside it, and reports where it drew. */
 function alphaRasterPlugin(raster: Canvas, onPlotArea: (area: PlotArea) => void): Plugin<'scatter'> {
@@ -189,7 +179,8 @@ function alphaRasterPlugin(raster: Canvas, onPlotArea: (area: PlotArea) => void)
       onPlotArea({ left, top, right: chartArea.right, bottom: chartArea.bottom });
     },
     afterDraw(chart) {
-      drawColourBar(chart);
+      const { ctx, chartArea } = chart;
+      drawAlphaColourBar(ctx as unknown as SKRSContext2D, chartArea.right + COLOUR_BAR_PLACE.gap, chartArea.top, chartArea.bottom);
     },
   };
 }
@@ -208,33 +199,58 @@ export function unitTicks(n: number, maxTicks = 8): number[] {
   return ticks;
 }
 
-/** Validates `mask` and returns its (downsampled) 2-D grid. */
+/**
+ * Validates `mask` and returns its 2-D grid: convolution kernels as the mean over kernel taps per channel
+ * pair ({@link channelMatrix}), then block means so that neither side exceeds `maxCells`.
+ */
 export function alphaGrid(name: string, mask: AlphaMask, maxCells = 400): AlphaGrid {
   ensure(
     mask.shape.every((d) => Number.isInteger(d) && d > 0),
     () => `alpha mask '${name}' has an invalid shape [${mask.shape.join(', ')}]`,
   );
   const [rows, cols] = matrixShape(mask.shape);
+  const size = rows * cols * kernelTaps(mask.shape);
   ensure(
-    mask.values.length === rows * cols,
-    () => `alpha mask '${name}' has ${mask.values.length} values but shape [${mask.shape.join(', ')}] needs ${rows * cols}`,
+    mask.values.length === size,
+    () => `alpha mask '${name}' has ${mask.values.length} values but shape [${mask.shape.join(', ')}] needs ${size}`,
   );
   ensure(Number.isInteger(maxCells) && maxCells >= 1, () => `maxCells must be a positive integer, got ${maxCells}`);
-  return downsample(mask.values, rows, cols, maxCells);
+  return downsample(channelMatrix(mask.shape, mask.values), rows, cols, maxCells);
 }
 
 /**
- * Heat map of a parameter tensor's alpha with a colour bar from 0 (model B) to 1 (model A).
+ * What a cell of the map stands for, when it is not one entry: the mean over a convolution's kernel
+ * taps, and over blocks of a downsampled tensor. Empty when each cell is one entry.
+ */
+export function cellNote(shape: readonly number[], grid: Pick<AlphaGrid, 'rows' | 'cols'>): string {
+  const [rows, cols] = matrixShape(shape);
+  const taps = kernelTaps(shape);
+  const [fy, fx] = [Math.ceil(rows / grid.rows), Math.ceil(cols / grid.cols)];
+  const downsampled = fy > 1 || fx > 1;
+  const tapsText = `the ${shape[0]}×${shape[1]} kernel taps`;
+  if (!downsampled) return taps > 1 ? `each cell: mean of alpha over ${tapsText} of an (input, output) channel pair` : '';
+  const block = `a ${fy}×${fx} block of ${taps > 1 ? 'channel pairs' : 'entries'}`;
+  const over = taps > 1 ? `${tapsText} and ${block}` : block;
+  return `downsampled from ${rows}×${cols}: each cell is the mean of alpha over ${over}`;
+}
+
+/**
+ * Heat map of a parameter tensor's alpha on the report's fixed diverging scale (0 = model B blue,
+ * 0.5 = white, 1 = model A red), with its colour bar.
  *
- * Columns are the last axis and rows all the others (dense weights are stored [in, out] and convolution
- * kernels [kh, kw, in, out], so columns are output units and rows input units, or kernel taps x input channels); a 1-D tensor is drawn as a single row. Tensors larger than `maxCells` (default 400) along a side
- * are averaged down in blocks. The SVG version embeds the heat map as a raster image inside vector axes.
+ * Dense weights [in, out] are drawn as they are: rows input units, columns output units. Convolution
+ * kernels [kh, kw, in, out] are drawn in x out, each cell the mean of alpha over the kh x kw taps of
+ * that channel pair; a 1-D tensor is drawn as a single row. Tensors larger than `maxCells` (default 400)
+ * along a side are averaged down in blocks. The subtitle says when a cell is a mean. The SVG version
+ * embeds the heat map as a raster image inside vector axes.
  */
 export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapOptions = {}): AlphaMapFigure {
   const grid = alphaGrid(name, mask, options.maxCells);
   const [rows, cols] = matrixShape(mask.shape);
   const vector = mask.shape.length <= 1;
-  const downsampled = grid.rows !== rows || grid.cols !== cols;
+  const conv = mask.shape.length === 4;
+  // Say when cells are means, so that a reader does not take the map for individual weights.
+  const note = cellNote(mask.shape, grid);
   const width = options.width ?? FIGURE.width;
   // A single row needs little height; the default frame would turn it into a tall block.
   const height = options.height ?? (vector ? 260 : FIGURE.height);
@@ -244,13 +260,13 @@ export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapO
     // Chart.js lays out the axes without any data; the raster plugin supplies the content.
     data: { datasets: [{ data: [] }] },
     options: {
-      layout: { padding: { top: 4, right: COLOUR_BAR.reserve, left: 4, bottom: 4 } },
+      layout: { padding: { top: 4, right: COLOUR_BAR_PLACE.reserve, left: 4, bottom: 4 } },
       scales: {
         x: {
           type: 'linear',
           min: -0.5,
           max: cols - 0.5,
-          title: axisTitle(options.xTitle ?? 'output unit'),
+          title: axisTitle(options.xTitle ?? (conv ? 'output channel' : 'output unit')),
           grid: { display: false },
           afterBuildTicks: (scale) => {
             scale.ticks = unitTicks(cols).map((value) => ({ value }));
@@ -262,7 +278,7 @@ export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapO
           max: rows - 0.5,
           // Row 0 at the top, as in the stored matrix.
           reverse: true,
-          title: axisTitle(options.yTitle ?? (vector ? '' : mask.shape.length > 2 ? 'kernel tap × input channel' : 'input unit')),
+          title: axisTitle(options.yTitle ?? (vector ? '' : conv ? 'input channel' : 'input unit')),
           grid: { display: false },
           afterBuildTicks: (scale) => {
             scale.ticks = unitTicks(rows).map((value) => ({ value }));
@@ -271,11 +287,10 @@ export function renderAlphaMap(name: string, mask: AlphaMask, options: AlphaMapO
         },
       },
       plugins: {
-        title: { display: true, text: `${name} [${mask.shape.join('×')}]`, padding: { top: 4, bottom: downsampled ? 2 : 8 } },
-        // Say when cells are block means, so that a reader does not take the map for individual weights.
+        title: { display: true, text: `${name} [${mask.shape.join('×')}]`, padding: { top: 4, bottom: note ? 2 : 8 } },
         subtitle: {
-          display: downsampled,
-          text: `each cell: mean of ${Math.ceil(rows / grid.rows)}×${Math.ceil(cols / grid.cols)} entries`,
+          display: note.length > 0,
+          text: note,
           font: { size: FONT_SIZES.legend },
           color: TEXT_COLOUR,
           padding: { bottom: 8 },

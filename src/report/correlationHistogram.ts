@@ -14,7 +14,7 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import type { SpaceCorrelations } from '../artifacts/metrics.js';
 import { histogram01, type Histogram } from './alphaHistogram.js';
 import { renderDrawing, type DrawingSize, type Figure, type FigureSize } from './render.js';
-import { AXIS_COLOUR, categoricalColour, cssFont, FIGURE, FONT_SIZES, GRID_COLOUR, TEXT_COLOUR, withOpacity } from './theme.js';
+import { AXIS_COLOUR, categoricalColour, cssFont, FIGURE, fillVerticalText, FONT_SIZES, GRID_COLOUR, TEXT_COLOUR, withOpacity } from './theme.js';
 
 /** Options of {@link renderCorrelationHistograms}. */
 export interface CorrelationHistogramOptions extends FigureSize {
@@ -279,12 +279,7 @@ function drawCorrelations(ctx: SKRSContext2D, layout: CorrelationLayout, title: 
   for (const p of firstRow) ctx.fillText(X_TITLES[p.quantity], (p.left + p.right) / 2, layout.height - 6);
   const plotsTop = Math.min(...layout.panels.map((p) => p.top));
   const plotsBottom = Math.max(...layout.panels.map((p) => p.bottom));
-  ctx.save();
-  ctx.translate(8 + FONT_SIZES.axisTitle / 2, (plotsTop + plotsBottom) / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = 'middle';
-  ctx.fillText('units per bin (%)', 0, 0);
-  ctx.restore();
+  fillVerticalText(ctx, 'units per bin (%)', 8 + FONT_SIZES.axisTitle / 2, (plotsTop + plotsBottom) / 2);
 }
 
 /**

@@ -3,6 +3,7 @@
  * Figure builders take colours and sizes from here so that all figures of a report match.
  */
 
+import type { SKRSContext2D } from '@napi-rs/canvas';
 import type { Chart, PointStyle } from 'chart.js';
 
 /** The font of all text: DejaVu Sans, which the renderer loads from the npm package dejavu-fonts-ttf. */
@@ -209,6 +210,17 @@ export function tint(colour: string, amount: number): string {
   if (!m) return colour;
   const channels = [m[1], m[2], m[3]].map((h) => Math.round(255 - (255 - parseInt(h ?? 'ff', 16)) * amount));
   return `#${channels.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Writes `text` turned a quarter left (as a y-axis title reads), centred at (x, y), in the context's font and colour. */
+export function fillVerticalText(ctx: SKRSContext2D, text: string, x: number, y: number): void {
+  ctx.save();
+  ctx.translate(x, y);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, 0, 0);
+  ctx.restore();
 }
 
 /** CSS font shorthand for drawing directly on a canvas context with the theme font. */
