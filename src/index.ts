@@ -37,7 +37,7 @@ export { strategies, defineStrategy, type StrategyEntry, type StrategyServices, 
 export { granularities, weightGroups, coarsen, type Granularity, type WeightGroups } from './merge/granularity.js';
 export { evaluateModel, evaluateEnsemble, evaluateLogits, type Evaluation, type CurvePoint } from './eval/evaluate.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointInfo, type LoadedCheckpoint } from './artifacts/checkpoint.js';
-export { readRunMetrics, type RunMetrics, type MergeMetrics, type ModelMetrics, type AlphaCurve, type ManyMergeMetrics, type ManyReference, type TreeNode } from './artifacts/metrics.js';
+export { readRunMetrics, type RunMetrics, type MergeMetrics, type ModelMetrics, type AlphaCurve, type ManyMergeMetrics, type ManyReference, type TreeNode, type InterpolationMetrics, type AcrossRepeats } from './artifacts/metrics.js';
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedArrays } from './io/safetensors.js';
 export { recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { loadRecipe, parseRecipe } from './recipe/loadRecipe.js';
@@ -47,6 +47,8 @@ export { alignStage } from './stages/alignStage.js';
 export { mergeStage } from './stages/mergeStage.js';
 export { groupMergeStage, type GroupFolders } from './stages/groupMergeStage.js';
 export { evaluateStage } from './stages/evaluateStage.js';
+export { interpolateStage } from './stages/interpolateStage.js';
+export { interpolateModels, lossBarrier, accuracyBarrier, type InterpolationPoint } from './merge/interpolation.js';
 export { runRecipe, type RunOptions, type RunResult } from './run/runRecipe.js';
 export { silentObserver, type RunObserver } from './util/observer.js';
 export { writeReport } from './report/writeReport.js';

@@ -12,7 +12,7 @@ import { InputError } from '../util/errors.js';
  */
 
 /** A number that JSON writes as null where it is not finite (a model whose outputs are NaN), read back as NaN. */
-const maybeFinite = z
+export const maybeFinite = z
   .number()
   .nullable()
   .transform((value) => value ?? Number.NaN);
@@ -119,6 +119,21 @@ const manyReference = z.looseObject({
   meanBase: z.object({ ...evaluation, testAccuracyStd: z.number() }),
 });
 
+/**
+ * The test loss and accuracy along W(t) = t W_A + (1 - t) W_B' for one alignment, t from 0 (B') to 1
+ * (A), and its barriers: the largest rise of the loss (nats) and fall of the accuracy (fraction) above
+ * or below the straight line between the ends.
+ */
+const interpolation = z.looseObject({
+  alignLabel: z.string(),
+  align: z.string().optional(),
+  key: z.string().optional(),
+  points: z.array(z.object({ t: z.number(), testAccuracy: z.number(), testLoss: maybeFinite })).min(2),
+  barrier: z.object({ loss: maybeFinite, accuracy: maybeFinite }),
+  /** For a run of several repeats (points and barriers are then means): the barriers' sample standard deviations. */
+  barrierStd: z.object({ loss: maybeFinite, accuracy: maybeFinite }).optional(),
+});
+
 /** Per feature space: for every unit, its largest and second-largest absolute value (see correlationAnalysis). */
 export const spaceCorrelationsSchema = z.object({
   /** Each of model A's units: its top-1 and top-2 absolute correlation with model B's units. */
@@ -146,6 +161,8 @@ export const runMetricsSchema = z.looseObject({
   alignment: z.record(z.string(), z.unknown()).optional(),
   /** Merges of many models: each (strategy variant, N), and the references for each N. */
   many: z.object({ merges: z.array(manyMerge), references: z.array(manyReference) }).optional(),
+  /** Per alignment of model B to model A: the interpolation curve between them and its barriers. */
+  interpolations: z.array(interpolation).optional(),
   /** Per alignment (by label), per feature space: how units correlate across the two models. */
   correlations: z.record(z.string(), z.record(z.string(), spaceCorrelationsSchema)).optional(),
   /** What reproduces the numbers: the hash of the resolved recipe and every seed it implies. */
@@ -169,6 +186,7 @@ export type ManyReference = z.infer<typeof manyReference>;
 export type TreeNode = z.infer<typeof treeNode>;
 export type SpaceCorrelations = z.infer<typeof spaceCorrelationsSchema>;
 export type AcrossRepeats = z.infer<typeof acrossRepeats>;
+export type InterpolationMetrics = z.infer<typeof interpolation>;
 
 /** Where a run directory keeps its metrics. */
 export function metricsPath(dir: string): string {

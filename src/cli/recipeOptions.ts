@@ -69,6 +69,7 @@ export const recipeFlags: readonly RecipeFlag[] = [
   { flags: '--steps <n>', path: ['merge', 'steps'], kind: 'number', commands: ['run', 'merge'] },
   { flags: '--alpha-lr <rate>', path: ['merge', 'learningRate'], kind: 'number', commands: ['run', 'merge'] },
   { flags: '--granularity <g>', path: ['merge', 'granularity'], kind: 'text', commands: ['run', 'merge'] },
+  { flags: '--interpolation-points <n>', path: ['merge', 'interpolationPoints'], kind: 'number', commands: ['run'] },
   { flags: '--reset-examples <n>', path: ['merge', 'resetExamples'], kind: 'number', commands: ['run', 'merge'] },
   { flags: '--many <counts>', path: ['many', 'models'], kind: 'numbers', commands: ['run'], description: "merge the first N base models for each N, e.g. 2,4,8 (the recipe's many.strategies)" },
 ];

@@ -72,6 +72,26 @@ export function mergeSettings(method: string, recipe: Recipe): MergeSettings {
   return { method, options: mergeOptions(mergers.get(method), recipe.merge), resetExamples: recipe.merge.resetExamples, seed: recipe.seed };
 }
 
+/** What an interpolation curve is measured with. */
+export interface InterpolationSettings {
+  /** Evenly spaced t in [0, 1], the ends included (an integer >= 2). */
+  points: number;
+  /**
+   * Training examples on which each W(t) of a BatchNorm network has its statistics recomputed: the
+   * merge stage's `resetExamples`, so that the curve at t = 0.5 is the uniform merge. Needed where
+   * there is BatchNorm; counts in the key whenever given, so give it only there.
+   */
+  resetExamples?: number;
+}
+
+/**
+ * The settings of the interpolation curve between model A and an aligned B': the recipe's number of
+ * points and, for networks with BatchNorm, the merge's reset examples (as a merge's key counts them).
+ */
+export function interpolationSettings(recipe: Recipe, withBatchNorm: boolean): InterpolationSettings {
+  return { points: recipe.merge.interpolationPoints, ...(withBatchNorm ? { resetExamples: recipe.merge.resetExamples } : {}) };
+}
+
 /** One way to merge many models: a strategy, with the alignment and the merge it uses at each step. */
 export interface ManyVariant {
   strategy: { method: string; options: Record<string, unknown> };

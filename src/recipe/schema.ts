@@ -1,3 +1,4 @@
+import { DEFAULT_INTERPOLATION_POINTS } from '../merge/interpolation.js';
 import { z } from 'zod';
 import { aligners } from '../align/aligners.js';
 import { batchNormModes } from '../align/batchNormModes.js';
@@ -114,6 +115,12 @@ function buildRecipeSchema() {
           .positive()
           .default(5000)
           .describe("training examples on which a merged BatchNorm network's statistics are recomputed"),
+        interpolationPoints: z
+          .number()
+          .int()
+          .refine((n) => n === 0 || n >= 2, 'expected 0 (no curve) or at least 2 points')
+          .default(DEFAULT_INTERPOLATION_POINTS)
+          .describe("evenly spaced t in [0, 1] where W(t) = t W_A + (1 - t) W_B' is evaluated for each alignment (interpolation curve, loss barrier); 0 for none"),
       })
       .prefault({}),
     many: z

@@ -4,8 +4,8 @@
 
 import type { ChartConfiguration, ChartDataset, Plugin } from 'chart.js';
 
-import { aligners } from '../align/aligners.js';
 import type { RunMetrics } from '../artifacts/metrics.js';
+import { alignmentColours } from './alignmentColours.js';
 import { errorBars } from './errorBars.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { resultRows, toPercent, type ResultRow } from './rows.js';
@@ -16,7 +16,6 @@ import {
   ENSEMBLE_COLOUR,
   FONT_SIZES,
   GRID_COLOUR,
-  mergeGroupColour,
   TEXT_COLOUR,
 } from './theme.js';
 
@@ -36,28 +35,21 @@ interface BarGroup {
 }
 
 /**
- * The legend's groups: base models, the ensemble, then the merges of each alignment in table order.
- * An alignment method's first variant has the method's colour (its place among the registered
- * aligners), so a method looks the same in every report; further variants take the colours after those.
+ * The legend's groups: base models, the ensemble, then the merges of each alignment in table order,
+ * in the alignment's colour (alignmentColours).
  */
 function barGroups(rows: readonly ResultRow[]): BarGroup[] {
   const alignments = new Map<string, string>(); // label -> method
   for (const r of rows) if (r.kind === 'merge' && r.alignLabel !== undefined) alignments.set(r.alignLabel, r.align ?? '');
-  const methods = aligners.names();
-  const taken = new Set<string>();
-  let extra = methods.length;
+  const colours = alignmentColours([...alignments].map(([alignLabel, align]) => ({ alignLabel, align })));
   return [
     { label: 'base models', colour: BASE_MODEL_COLOUR, member: (r) => r.kind === 'model' },
     { label: 'logit ensemble', colour: ENSEMBLE_COLOUR, member: (r) => r.kind === 'ensemble' },
-    ...[...alignments].map(([alignment, method]) => {
-      const first = methods.includes(method) && !taken.has(method);
-      taken.add(method);
-      return {
-        label: `align ${alignment}`,
-        colour: mergeGroupColour(first ? methods.indexOf(method) : extra++),
-        member: (r: ResultRow) => r.kind === 'merge' && r.alignLabel === alignment,
-      };
-    }),
+    ...[...alignments.keys()].map((alignment) => ({
+      label: `align ${alignment}`,
+      colour: colours.get(alignment)!,
+      member: (r: ResultRow) => r.kind === 'merge' && r.alignLabel === alignment,
+    })),
   ];
 }
 

@@ -5,6 +5,7 @@
 
 import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin } from 'chart.js';
 
+import { percentRange } from './axisRange.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
 
 import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
@@ -47,15 +48,6 @@ const REFERENCE_MARKER_RADIUS = 3;
  * that it does not flatten the differences between the merges that work.
  */
 const OFF_SCALE_MARGIN = 15;
-
-/** Axis range around the data, rounded out to a tick step that gives 3 to 10 ticks, within [0, 100]. */
-function yRange(values: number[]): { min: number; max: number; step: number } {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return { min: 0, max: 100, step: 10 };
-  const [low, high] = [Math.min(...finite) - 1, Math.max(...finite) + 1];
-  const step = [1, 2, 5, 10].find((s) => (high - low) / s <= 8) ?? 20;
-  return { min: Math.max(0, Math.floor(low / step) * step), max: Math.min(100, Math.ceil(high / step) * step), step };
-}
 
 /** A merge's value below the axis, at point `index` of dataset `datasetIndex`. */
 interface OffScale {
@@ -158,7 +150,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
   const referenceValues = [...[ensemble, meanBase].flatMap((d) => d.data.filter((v): v is number => v !== null)), ...references];
   const floor = referenceValues.length ? Math.min(...referenceValues) - OFF_SCALE_MARGIN : -Infinity;
   const onScale = datasets.flatMap((d) => d.data.filter((v): v is number => v !== null && v >= floor));
-  const { min, max, step } = yRange([...onScale, ...references]);
+  const { min, max, step } = percentRange([...onScale, ...references], 8);
   const offScale: OffScale[] = [];
   variants.forEach((variant, datasetIndex) =>
     variant.data.forEach((value, index) => {

@@ -24,5 +24,30 @@ export { summaryMarkdown, summaryTable } from './summary.js';
 export { resultRows, mergeLabel, compareMerges, ENSEMBLE_LABEL, type ResultRow } from './rows.js';
 export { variantLabels, type Variant } from './variantLabels.js';
 export { writeReport, fileSlug } from './writeReport.js';
+export {
+  paperTables,
+  toLatex,
+  toCsv,
+  writeTables,
+  writeTable,
+  type PaperTable,
+  type TableColumn,
+  type TableRow,
+  type TableCell,
+  type TableValue,
+} from './tables.js';
+export { readComparedRuns, comparisonTable, writeComparison, defaultCompareOut, type ComparedRun } from './compareRuns.js';
+export { renderCompareChart, compareChartConfig, type CompareChartOptions } from './compareChart.js';
+export { renderAlphaLayers, alphaLayersConfig, alphaLayerStats, type AlphaLayerStats, type AlphaLayersMerge, type AlphaLayersOptions } from './alphaLayers.js';
+export {
+  renderFisherVsLearned,
+  fisherLearnedCorrelation,
+  fisherLearnedSummary,
+  type FisherLearnedCorrelation,
+  type FisherVsLearnedOptions,
+} from './fisherVsLearned.js';
+export { renderInterpolationCurves, interpolationCurvesConfig, type InterpolationCurve, type InterpolationMarker } from './interpolationCurve.js';
+export { readAlphaMasks } from './readMasks.js';
+export { divergingAlphaColour, ALPHA_SCALE_TITLE } from './alphaScale.js';
 export type { AlphaMask, AlphaMaskSet } from './types.js';
 export * as theme from './theme.js';

@@ -2,7 +2,7 @@
  * Text summaries of a run: a markdown report section and an aligned plain-text table for the terminal.
  */
 
-import type { AcrossRepeats, RunMetrics, TreeNode } from '../artifacts/metrics.js';
+import type { AcrossRepeats, InterpolationMetrics, RunMetrics, TreeNode } from '../artifacts/metrics.js';
 import { ENSEMBLE_LABEL, largestTrees, manyMergeVariants, modelCounts, resultRows, toPercent, type ResultRow } from './rows.js';
 
 type ManyModels = NonNullable<RunMetrics['many']>;
@@ -143,14 +143,43 @@ function figureSection(pngs: readonly string[]): string[] {
   return parts;
 }
 
+/** What the report drew beside metrics.json, for the summary to show. */
+export interface SummaryOptions {
+  /** The figures' PNGs, relative to the summary. */
+  figures?: readonly string[];
+  /** Per learned merge with a Fisher merge beside it: its per-layer correlations (fisherLearnedSummary). */
+  fisherVsLearned?: readonly string[];
+  /** The tables for papers, relative to the summary. */
+  tables?: readonly string[];
+}
+
+/** The interpolation section: each alignment's barriers (mean ± std over repeats where there are several). */
+function interpolationSection(curves: readonly InterpolationMetrics[]): string[] {
+  const middle = (curve: InterpolationMetrics) => curve.points.reduce((best, p) => (Math.abs(p.t - 0.5) < Math.abs(best.t - 0.5) ? p : best));
+  const rows = curves.map((curve) => [
+    curve.alignLabel,
+    withSpread(formatNumber(curve.barrier.loss, 4), curve.barrierStd?.loss, 4),
+    withSpread(formatNumber(toPercent(curve.barrier.accuracy), 2), curve.barrierStd && toPercent(curve.barrierStd.accuracy), 2),
+    formatNumber(toPercent(middle(curve).testAccuracy), 2),
+  ]);
+  return [
+    '### Interpolation',
+    '',
+    "Test loss and accuracy along W(t) = t W_A + (1 - t) W_B' (figure `interpolation`); a barrier is the largest rise of the loss (nats), or fall of the accuracy (points), above or below the straight line between the ends.",
+    '',
+    markdownTable(['alignment', 'loss barrier', 'accuracy barrier (points)', 'test acc at t = 0.5 (%)'], rows, [false, true, true, true]),
+    '',
+  ];
+}
+
 /**
  * Markdown summary of a run: a results table (base models, logit ensemble, then merges from the simplest to the
  * most elaborate; accuracies in % with 2 decimals, losses with 4), for runs that merged many models a
  * "Many models" section (accuracy per variant and N, the references, each hierarchical tree as a nested
- * list), the figures (`figures`: their PNGs, relative to the summary), and a table of wall-clock
- * seconds per stage.
+ * list), the interpolation barriers, what the report drew (`options`: Fisher-against-learned
+ * correlations, the tables, every figure embedded), and a table of wall-clock seconds per stage.
  */
-export function summaryMarkdown(metrics: RunMetrics, options: { figures?: readonly string[] } = {}): string {
+export function summaryMarkdown(metrics: RunMetrics, options: SummaryOptions = {}): string {
   const parts: string[] = [`## Results: ${metrics.dataset}`, ''];
   const context = [
     metrics.recipe !== undefined ? `recipe \`${metrics.recipe}\`` : undefined,
@@ -163,6 +192,20 @@ export function summaryMarkdown(metrics: RunMetrics, options: { figures?: readon
   }
   parts.push(markdownTable(...resultTable(metrics)), '');
   if (metrics.many) parts.push(...manySection(metrics.many));
+  if (metrics.interpolations?.length) parts.push(...interpolationSection(metrics.interpolations));
+  if (options.fisherVsLearned?.length) {
+    parts.push(
+      '### Fisher vs learned alpha',
+      '',
+      "Per layer (bias pooled with its weight), Spearman's ρ and in brackets Pearson's r between each entry's Fisher alpha F_A / (F_A + F_B') and its learned alpha in the same alignment: near 1, learning ended where the Fisher weights put it; near 0, it did not follow them.",
+      '',
+      ...options.fisherVsLearned.map((line) => `- ${escapeCell(line)}`),
+      '',
+    );
+  }
+  if (options.tables?.length) {
+    parts.push('### Tables', '', `For papers: ${options.tables.map((t) => `\`${t}\``).join(', ')} (booktabs tabulars to \\input, and CSV with every digit).`, '');
+  }
   if (options.figures?.length) parts.push(...figureSection(options.figures));
   const timings = timingRows(metrics);
   if (timings.length > 0) {

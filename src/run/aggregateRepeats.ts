@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AcrossRepeats, ManyMergeMetrics, MergeMetrics, ModelMetrics, RunMetrics } from '../artifacts/metrics.js';
+import type { AcrossRepeats, InterpolationMetrics, ManyMergeMetrics, MergeMetrics, ModelMetrics, RunMetrics } from '../artifacts/metrics.js';
 import { mergeLabel } from '../report/rows.js';
 import { meanAndStd } from '../util/statistics.js';
 
@@ -79,6 +79,24 @@ function aggregateMany(many: NonNullable<RunMetrics['many']>[]): NonNullable<Run
   return { merges, references };
 }
 
+/** Curves matched by alignment: the mean loss and accuracy at each t, and the barriers' mean and std. */
+function aggregateInterpolations(curves: InterpolationMetrics[][]): InterpolationMetrics[] {
+  return matched(curves, (c) => c.alignLabel).map((repeats) => {
+    const { key: _key, ...first } = repeats[0]!;
+    const loss = meanAndStd(repeats.map((c) => c.barrier.loss));
+    const accuracy = meanAndStd(repeats.map((c) => c.barrier.accuracy));
+    return {
+      ...first,
+      points: first.points.map((point, i) => {
+        const { testAccuracy, testLoss } = across(repeats.map((c) => c.points[i]!));
+        return { t: point.t, testAccuracy, testLoss };
+      }),
+      barrier: { loss: loss.mean, accuracy: accuracy.mean },
+      barrierStd: { loss: loss.std, accuracy: accuracy.std },
+    };
+  });
+}
+
 /** Seconds per stage over all repeats. */
 function summedTimings(runs: readonly RepeatRun[]): Record<string, number> {
   const total: Record<string, number> = {};
@@ -89,7 +107,8 @@ function summedTimings(runs: readonly RepeatRun[]): Record<string, number> {
 /**
  * One run's metrics from its repeats (each a whole run with its own seed): every accuracy and loss is
  * the mean over the repeats, with `acrossRepeats` holding the sample standard deviation and every
- * repeat's value. Models are matched by name, merges by label, many-model merges by label and N; an
+ * repeat's value. Models are matched by name, merges by label, many-model merges by label and N,
+ * interpolation curves by alignment (their points and barriers averaged); an
  * entry that some repeat lacks is left out. What cannot be averaged (masks, alpha curves, trees,
  * alignment diagnostics, correlations) is the first repeat's, its paths relative to the aggregate's
  * directory.
@@ -108,7 +127,9 @@ export function aggregateRepeats(runs: readonly RepeatRun[]): RunMetrics {
   const merges = matched(all.map((m) => m.merges), mergeLabel).map((repeats) => aggregateMerge(runs, repeats));
   const manyRuns = all.map((m) => m.many);
   const many = manyRuns.every((m) => m !== undefined) ? aggregateMany(manyRuns as NonNullable<RunMetrics['many']>[]) : undefined;
-  const { reproducibility: _r, resources: _s, many: _m, models: _models, merges: _merges, ensemble: _e, timings: _t, ...rest } = first;
+  const curves = all.map((m) => m.interpolations);
+  const interpolations = curves.every((c) => c !== undefined) ? aggregateInterpolations(curves as InterpolationMetrics[][]) : [];
+  const { reproducibility: _r, resources: _s, many: _m, models: _models, merges: _merges, ensemble: _e, timings: _t, interpolations: _i, ...rest } = first;
   return {
     ...rest,
     models,
@@ -116,6 +137,7 @@ export function aggregateRepeats(runs: readonly RepeatRun[]): RunMetrics {
     merges,
     timings: summedTimings(runs),
     ...(many ? { many } : {}),
+    ...(interpolations.length ? { interpolations } : {}),
     repeats: { seeds: runs.map((run) => run.seed), runs: runs.map((run) => run.dir) },
   };
 }

@@ -1,15 +1,18 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { aligners } from '../align/aligners.js';
 import { readCheckpointInfo, type CheckpointInfo } from '../artifacts/checkpoint.js';
 import { readManyResults } from '../artifacts/manyResult.js';
-import type { ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
+import type { InterpolationMetrics, ManyMergeMetrics, MergeMetrics, RunMetrics } from '../artifacts/metrics.js';
 import { mergers } from '../merge/mergers.js';
+import { interpolationSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
 import { compareMerges, LABEL_SEPARATOR } from '../report/rows.js';
 import { variantLabels } from '../report/variantLabels.js';
 import type { StageContext } from '../stages/context.js';
 import { evaluateStage, type EvaluationRecord } from '../stages/evaluateStage.js';
+import { interpolateStage } from '../stages/interpolateStage.js';
 import { baseModelName } from '../stages/trainStage.js';
 import { meanAndStd } from '../util/statistics.js';
 import type { RunLayout } from './runDirectory.js';
@@ -103,7 +106,7 @@ export async function collectMetrics(
   layout: RunLayout,
   recipe: Recipe,
   ctx: StageContext,
-): Promise<Pick<RunMetrics, 'dataset' | 'split' | 'models' | 'ensemble' | 'merges' | 'alphaCurves' | 'alignment' | 'correlations' | 'many'>> {
+): Promise<Pick<RunMetrics, 'dataset' | 'split' | 'models' | 'ensemble' | 'merges' | 'alphaCurves' | 'alignment' | 'correlations' | 'interpolations' | 'many'>> {
   const store = layout.evaluations;
   const modelPaths = Array.from({ length: recipe.train.models }, (_, i) => layout.model(i));
   const modelInfos = await Promise.all(modelPaths.map((path) => readCheckpointInfo(path)));
@@ -157,6 +160,17 @@ export async function collectMetrics(
   });
   const alignment = Object.fromEntries(labelled.map(({ label, info }) => [label, info?.diagnostics]));
   const correlations = Object.fromEntries(labelled.flatMap(({ label, info }) => (info?.correlations ? [[label, info.correlations]] : [])));
+  // Curves of alignments made by earlier runs are measured here, as their merges are evaluated here.
+  const interpolations: InterpolationMetrics[] = [];
+  for (const [i, { path, info }] of aligned.entries()) {
+    if (recipe.merge.interpolationPoints === 0 || info.kind !== 'aligned') continue;
+    const settings = interpolationSettings(recipe, info.align.batchNorm !== undefined);
+    const { record } = await interpolateStage({ a: modelPaths[0]!, b: path }, settings, layout.interpolations, ctx);
+    interpolations.push({ alignLabel: labelled[i]!.label, align: info.align.method, key: record.key, points: record.points, barrier: record.barrier });
+  }
+  // In the order of the merges' alignments: by method in registry order, then label.
+  const methodRank = (align: string | undefined) => aligners.names().indexOf(align ?? '');
+  interpolations.sort((a, b) => methodRank(a.align) - methodRank(b.align) || a.alignLabel.localeCompare(b.alignLabel));
   const many = await collectMany(
     layout,
     modelInfos.map((info, i) => ({ path: modelPaths[i]!, key: info.key, evaluation: base.models[i]! })),
@@ -178,6 +192,7 @@ export async function collectMetrics(
     alphaCurves,
     alignment,
     ...(Object.keys(correlations).length ? { correlations } : {}),
+    ...(interpolations.length ? { interpolations } : {}),
     ...(many ? { many } : {}),
   };
 }

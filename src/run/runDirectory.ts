@@ -37,6 +37,8 @@ export function runLayout(dir: string) {
     merges: folder('merges'),
     masks: folder('masks'),
     evaluations: folder('evaluations'),
+    /** Interpolation curves between model A and each aligned B', by key. */
+    interpolations: folder('interpolations'),
     /** Merges of many models: their aligned and merged models, masks and statistics by key, and a record per strategy and N. */
     many: {
       folders: { aligned: join(dir, 'many', 'aligned'), statistics: join(dir, 'many', 'statistics'), merges: join(dir, 'many', 'merges'), masks: join(dir, 'many', 'masks') },
@@ -83,7 +85,7 @@ export function firstChange(saved: unknown, current: unknown, path = ''): string
 
 /** Removes everything a run derives from its base models: statistics, alignments, merges (of many models too), evaluations, report. */
 export async function removeDerivedOutputs(layout: RunLayout): Promise<void> {
-  for (const output of [layout.statistics, layout.aligned, layout.merges, layout.masks, join(layout.dir, 'many'), layout.evaluations, layout.metrics, layout.summary, layout.figures]) {
+  for (const output of [layout.statistics, layout.aligned, layout.merges, layout.masks, join(layout.dir, 'many'), layout.evaluations, layout.interpolations, layout.metrics, layout.summary, layout.figures]) {
     await rm(output, { recursive: true, force: true });
   }
 }

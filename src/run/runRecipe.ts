@@ -4,7 +4,7 @@ import { selectBackend, wasmThreadCount } from '../backend/selectBackend.js';
 import { versions } from '../backend/versions.js';
 import { runInWorkers } from '../pool/workerPool.js';
 import { checkRecipe } from '../recipe/loadRecipe.js';
-import { alignSettings, dataOf, mergeSettings, trainSettings } from '../recipe/methodSettings.js';
+import { alignSettings, dataOf, interpolationSettings, mergeSettings, trainSettings } from '../recipe/methodSettings.js';
 import type { Recipe } from '../recipe/schema.js';
 import { LABEL_SEPARATOR } from '../report/rows.js';
 import { variantLabels } from '../report/variantLabels.js';
@@ -12,40 +12,21 @@ import { writeReport } from '../report/writeReport.js';
 import { alignmentOf, alignStage } from '../stages/alignStage.js';
 import { StageContext, type StageOutcome } from '../stages/context.js';
 import { evaluateStage } from '../stages/evaluateStage.js';
+import { interpolateStage } from '../stages/interpolateStage.js';
+import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import { mergeStage } from '../stages/mergeStage.js';
 import { holdsArtifact } from '../stages/outputs.js';
 import { baseModelKey, baseModelName, baseModelSeed, trainStage } from '../stages/trainStage.js';
 import { settingsKey } from '../util/hash.js';
-import { silentObserver, type RunObserver } from '../util/observer.js';
+import { silentObserver } from '../util/observer.js';
 import { parallelism } from '../util/parallelism.js';
 import { collectMetrics } from './collectMetrics.js';
 import { runManyModels } from './manyModels.js';
 import { runRepeats } from './runRepeats.js';
+import type { RunOptions, RunResult } from './runOptions.js';
+
+export type { RunOptions, RunResult } from './runOptions.js';
 import { claimRunDirectory, runLayout, type RunLayout } from './runDirectory.js';
-
-export interface RunOptions {
-  /** The run directory; default reports/<recipe name>. */
-  outDir?: string;
-  observer?: RunObserver;
-  /** Where the recipe came from, recorded in metrics.json. */
-  recipePath?: string;
-  /** Base models trained (and independent merges of many models made) at once, in worker processes; default MERGE_TRAIN_JOBS, else one per core. */
-  jobs?: number;
-  /** wasm compute threads for the run; default MERGE_TRAIN_THREADS, else one per core. */
-  threads?: number;
-  /**
-   * Start the run directory over even if its base-model settings changed (base models made from the
-   * same settings are still reused). Without it, a directory of other base-model settings is refused.
-   */
-  restart?: boolean;
-  /** Draw the report (figures and summary) after metrics.json; default true. */
-  report?: boolean;
-}
-
-export interface RunResult {
-  metrics: RunMetrics;
-  dir: string;
-}
 
 /** This process's peak resident memory so far, in MB (maxRSS is in KiB). */
 function peakRssMB(): number {
@@ -124,6 +105,11 @@ async function runOnce(recipe: Recipe, options: RunOptions): Promise<RunResult> 
         const reused = merged.made ? '' : ' (reused)';
         observer.log(`merge ${alignLabels[m]}${LABEL_SEPARATOR}${mergeLabels[k]}: test accuracy ${(100 * evaluation!.accuracy).toFixed(2)}%${reused}`);
         await ctx.release(merged.path);
+      }
+      if (recipe.merge.interpolationPoints > 0) {
+        const curve = await interpolateStage({ a: a.path, b: aligned.path }, interpolationSettings(recipe, hasBatchNorm(spec)), layout.interpolations, ctx);
+        const { loss, accuracy } = curve.record.barrier;
+        observer.log(`interpolate ${alignLabels[m]}: loss barrier ${loss.toFixed(4)}, accuracy barrier ${(100 * accuracy).toFixed(2)} points${curve.made ? '' : ' (reused)'}`);
       }
       await ctx.release(aligned.path);
     }

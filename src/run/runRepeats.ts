@@ -6,7 +6,7 @@ import { settingsKey } from '../util/hash.js';
 import { silentObserver } from '../util/observer.js';
 import { aggregateRepeats, type RepeatRun } from './aggregateRepeats.js';
 import { claimRunDirectory, runLayout } from './runDirectory.js';
-import type { RunOptions, RunResult } from './runRecipe.js';
+import type { RunOptions, RunResult } from './runOptions.js';
 
 /** The folder of repeat `index` (0-based) inside a run directory of several repeats. */
 export function repeatFolder(index: number): string {

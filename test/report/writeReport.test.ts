@@ -25,8 +25,20 @@ async function report(metrics: RunMetrics): Promise<{ dir: string; written: stri
   return { dir, written, files };
 }
 
-/** What a run without many-model merges or correlations has always written. */
-const BEFORE = ['figures/accuracy.png', 'figures/accuracy.svg', 'figures/alpha-training.png', 'figures/alpha-training.svg', 'summary.md'];
+/** What a run without many-model merges, correlations or masks writes: two figures, the tables and the summary. */
+const BEFORE = [
+  'figures/accuracy.png',
+  'figures/accuracy.svg',
+  'figures/alpha-training.png',
+  'figures/alpha-training.svg',
+  'summary.md',
+  'tables/merges.csv',
+  'tables/merges.tex',
+  'tables/results.csv',
+  'tables/results.tex',
+];
+/** The table of many-model merges. */
+const MANY_TABLES = ['tables/many.csv', 'tables/many.tex'];
 
 describe('writeReport', () => {
   it('writes the same files as before for a run without many-model merges or correlations', async () => {
@@ -34,7 +46,8 @@ describe('writeReport', () => {
     expect(written).toEqual(BEFORE);
     expect(files).toEqual([...BEFORE, 'metrics.json'].sort());
     const summary = await readFile(join(dir, 'summary.md'), 'utf8');
-    expect(summary).toBe(summaryMarkdown(sampleMetrics(), { figures: ['figures/accuracy.png', 'figures/alpha-training.png'] }));
+    expect(summary.startsWith(summaryMarkdown(sampleMetrics()).split('### Timings')[0]!)).toBe(true);
+    for (const table of BEFORE.filter((f) => f.startsWith('tables/'))) expect(summary).toContain(`\`${table}\``);
     expect(summary).not.toContain('Many models');
     // Every figure embedded, with its vector version linked.
     expect(summary).toContain('![accuracy](figures/accuracy.png) ([SVG](figures/accuracy.svg))');
@@ -50,7 +63,7 @@ describe('writeReport', () => {
       'correlations-cca',
       'correlations-permutation',
     ].flatMap((name) => [`figures/${name}.png`, `figures/${name}.svg`]);
-    expect(written).toEqual([...BEFORE, ...added].sort());
+    expect(written).toEqual([...BEFORE, ...added, ...MANY_TABLES].sort());
     expect(looksLikeSvg(await readFile(join(dir, 'figures/merge-tree-hierarchical-cca-learned.svg')))).toBe(true);
     expect(await readFile(join(dir, 'summary.md'), 'utf8')).toContain('### Many models');
   });
@@ -65,6 +78,6 @@ describe('writeReport', () => {
     ]);
     const { correlations: _correlations, ...manyOnly } = sampleManyMetrics();
     manyOnly.many!.merges = manyOnly.many!.merges.filter((m) => m.strategy === 'all-to-one');
-    expect((await report(manyOnly)).written.filter((f) => !BEFORE.includes(f))).toEqual(['figures/many-accuracy.png', 'figures/many-accuracy.svg']);
+    expect((await report(manyOnly)).written.filter((f) => !BEFORE.includes(f))).toEqual(['figures/many-accuracy.png', 'figures/many-accuracy.svg', ...MANY_TABLES]);
   });
 });
