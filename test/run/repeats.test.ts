@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/artifacts/metrics.js';
 import { aggregateRepeats } from '../../src/run/aggregateRepeats.js';
-import { sampleMetrics } from '../report/fixtures.js';
+import { sampleManyMetrics, sampleMetrics } from '../report/fixtures.js';
 import { runInProcess } from '../cli/inProcess.js';
 
 /** Sample mean and standard deviation, written out. */
@@ -38,6 +38,32 @@ describe('aggregateRepeats', () => {
     expect(aggregate.merges[0]!.masks).toBe(join('repeat-1', 'masks/first.safetensors'));
     expect(aggregate.repeats).toEqual({ seeds: [5, 6, 7], runs: ['repeat-1', 'repeat-2', 'repeat-3'] });
     expect(aggregate.ensemble.acrossRepeats!.testAccuracies).toEqual([0.9845, 0.9845, 0.9845]);
+  });
+});
+
+describe('aggregateRepeats of many-model merges and interpolation curves', () => {
+  it('averages each (variant, N) and each reference, and each curve point by point with the barriers spread', () => {
+    const shifted = (delta: number): RunMetrics => {
+      const m = sampleManyMetrics();
+      m.many!.merges.forEach((merge) => (merge.testAccuracy += delta));
+      m.many!.references.forEach((r) => (r.ensemble.testAccuracy += delta));
+      m.interpolations = [
+        { alignLabel: 'cca', points: [0, 0.5, 1].map((t) => ({ t, testAccuracy: 0.9, testLoss: 0.3 + delta * (t === 0.5 ? 10 : 0) })), barrier: { loss: delta * 10, accuracy: 0 } },
+      ];
+      return m;
+    };
+    const aggregate = aggregateRepeats([0, 0.02].map((delta, r) => ({ seed: r, dir: `repeat-${r + 1}`, metrics: shifted(delta) })));
+    const first = sampleManyMetrics().many!;
+    expect(aggregate.many!.merges).toHaveLength(first.merges.length);
+    const merge = aggregate.many!.merges[0]!;
+    const original = first.merges.find((m) => m.label === merge.label && m.models === merge.models)!;
+    expect(merge.testAccuracy).toBeCloseTo(original.testAccuracy + 0.01, 12);
+    expect(merge.acrossRepeats!.testAccuracyStd).toBeCloseTo(closedForm([0, 0.02]).std, 12);
+    expect(aggregate.many!.references[0]!.ensemble.acrossRepeats!.testAccuracies).toHaveLength(2);
+    const [curve] = aggregate.interpolations!;
+    expect(curve!.points[1]!.testLoss).toBeCloseTo(0.4, 12);
+    expect(curve!.barrier.loss).toBeCloseTo(0.1, 12);
+    expect(curve!.barrierStd!.loss).toBeCloseTo(closedForm([0, 0.2]).std, 12);
   });
 });
 
