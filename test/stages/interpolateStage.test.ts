@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { saveCheckpoint, type CheckpointInfo } from '../../src/artifacts/checkpoint.js';
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { families } from '../../src/nn/families.js';
-import { disposeParams, initParams } from '../../src/nn/init.js';
-import type { ParamMap } from '../../src/nn/spec.js';
+import { disposeParams } from '../../src/nn/init.js';
 import { parseRecipe } from '../../src/recipe/loadRecipe.js';
 import { alignSettings, mergeSettings } from '../../src/recipe/methodSettings.js';
 import { alignStage } from '../../src/stages/alignStage.js';
@@ -16,7 +14,7 @@ import { evaluateStage } from '../../src/stages/evaluateStage.js';
 import { interpolateStage, interpolationPath, savedInterpolation } from '../../src/stages/interpolateStage.js';
 import { mergeStage } from '../../src/stages/mergeStage.js';
 import { InputError } from '../../src/util/errors.js';
-import { normalRng } from '../nn/helpers.js';
+import { randomParams } from '../nn/helpers.js';
 
 const split = { train: 300, merge: 200, test: 200 };
 const recipe = parseRecipe(
@@ -32,19 +30,6 @@ const recipe = parseRecipe(
 const vgg = families.get('vgg');
 const spec = vgg.build(vgg.configSchema.parse(recipe.model.config), [28, 28, 1], 10);
 
-/** Initialised weights with BatchNorm vectors far from identity, so that a statistics reset shows. */
-function modelParams(seed: number): ParamMap {
-  const params = initParams(spec, seed);
-  const next = normalRng(seed + 50);
-  for (const [name, p] of Object.entries(spec.params)) {
-    if (!name.startsWith('bn')) continue;
-    const positive = name.endsWith('running_var') || name.endsWith('.weight');
-    params[name]!.dispose();
-    params[name] = tf.tensor1d(Float32Array.from({ length: p.shape[0]! }, () => (positive ? 0.5 + Math.abs(next()) : next())));
-  }
-  return params;
-}
-
 describe('interpolateStage on a VGG with BatchNorm', () => {
   const dir = mkdtempSync(join(tmpdir(), 'merge-train-interpolate-'));
   const file = (name: string) => join(dir, name);
@@ -55,7 +40,7 @@ describe('interpolateStage on a VGG with BatchNorm', () => {
   beforeAll(async () => {
     await selectBackend('wasm');
     for (const [name, seed] of [['a', 1], ['b', 2]] as const) {
-      const params = modelParams(seed);
+      const params = randomParams(spec, seed);
       const info: CheckpointInfo = { kind: 'base', dataset: 'mnist', splitSeed: recipe.seed, split, seed, key: `model-${name}` };
       await saveCheckpoint(file(`${name}.safetensors`), spec, params, info);
       disposeParams(params);
