@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { families } from '../nn/families.js';
-import { BATCH_NORM_EPSILON } from '../nn/layers.js';
+import { batchNormEpsilon } from '../nn/layers.js';
 import { cloneParams } from '../nn/init.js';
 import { batchNormLayers, hasBatchNorm } from '../nn/resetBatchNorm.js';
 import type { BatchNormLayer, ModelSpec, ParamMap } from '../nn/spec.js';
@@ -23,15 +23,16 @@ export interface BatchNormModeEntry extends RegistryEntry {
 
 /** gamma / sqrt(var + eps): the factor BatchNorm multiplies each channel by in inference mode. */
 function inferenceScale(params: ParamMap, norm: BatchNormLayer): tf.Tensor {
-  return tf.div(params[norm.weight]!, tf.sqrt(tf.add(params[norm.runningVar]!, BATCH_NORM_EPSILON)));
+  return tf.div(params[norm.weight]!, tf.sqrt(tf.add(params[norm.runningVar]!, batchNormEpsilon(norm))));
 }
 
 /**
  * Folds every BatchNorm (with its running statistics) into the convolution before it: with
- * s = gamma / sqrt(var + eps), the kernel becomes W * s (per output channel) and gains the bias
- * beta - mean * s. The folded network computes exactly what the original computes in inference
- * mode and has no per-channel normalisation left, so a general linear alignment (CCA) acts on it
- * exactly, but a merge of it has no statistics to recompute. Needs a family with a BatchNorm-free form.
+ * s = gamma / sqrt(var + eps), the kernel becomes W * s (per output channel) and its bias
+ * beta + (b - mean) * s, b the convolution's own bias where it has one (Keras's default), else 0.
+ * The folded network computes exactly what the original computes in inference mode and has no
+ * per-channel normalisation left, so a general linear alignment (CCA) acts on it exactly, but a
+ * merge of it has no statistics to recompute. Needs a family with a BatchNorm-free form.
  */
 export function foldBatchNorm(spec: ModelSpec, params: ParamMap): { spec: ModelSpec; params: ParamMap } {
   const family = families.get(spec.family);
@@ -42,11 +43,13 @@ export function foldBatchNorm(spec: ModelSpec, params: ParamMap): { spec: ModelS
     const out: ParamMap = {};
     for (const layer of folded.layers) {
       if (layer.kind !== 'conv') continue;
-      const norm = norms.find((n) => n.follows.weight === layer.weight)?.norm;
-      if (!norm) continue;
+      const found = norms.find((n) => n.follows.weight === layer.weight);
+      if (!found) continue;
+      const { norm, follows } = found;
       const scale = inferenceScale(params, norm);
       out[layer.weight] = tf.mul(params[layer.weight]!, scale); // [k, k, in, out] * [out]
-      out[layer.bias!] = tf.sub(params[norm.bias]!, tf.mul(params[norm.runningMean]!, scale));
+      const centre = follows.bias ? tf.sub(params[follows.bias]!, params[norm.runningMean]!) : tf.neg(params[norm.runningMean]!);
+      out[layer.bias!] = tf.add(params[norm.bias]!, tf.mul(centre, scale));
     }
     for (const name of Object.keys(folded.params)) out[name] ??= tf.clone(params[name]!);
     return out;
@@ -56,9 +59,10 @@ export function foldBatchNorm(spec: ModelSpec, params: ParamMap): { spec: ModelS
 
 /**
  * Folds only BatchNorm's scale into the convolution before it, keeping the layer: with
- * s = gamma / sqrt(var + eps), the kernel becomes W * s, the running mean mean * s, the running
- * variance var * s^2, and gamma becomes sqrt(var * s^2 + eps), so the layer's inference-mode scale is
- * exactly 1 and it only shifts: y = z - mean + beta. The network computes exactly the same function.
+ * s = gamma / sqrt(var + eps), the kernel becomes W * s (and its bias, where it has one, b * s),
+ * the running mean mean * s, the running variance var * s^2, and gamma becomes sqrt(var * s^2 + eps),
+ * so the layer's inference-mode scale is exactly 1 and it only shifts: y = z - mean + beta. The
+ * network computes exactly the same function.
  *
  * Why: a linear map T of the channels (CCA) does not commute with a per-channel scale, but it does
  * with a shift (see transformScaleFolded); and the convolutions of two models so rescaled have their
@@ -72,9 +76,10 @@ export function foldBatchNormScale(spec: ModelSpec, params: ParamMap): ParamMap 
       const scale = inferenceScale(params, norm);
       const variance = tf.mul(params[norm.runningVar]!, tf.square(scale));
       out[follows.weight] = tf.mul(params[follows.weight]!, scale);
+      if (follows.bias) out[follows.bias] = tf.mul(params[follows.bias]!, scale);
       out[norm.runningMean] = tf.mul(params[norm.runningMean]!, scale);
       out[norm.runningVar] = variance;
-      out[norm.weight] = tf.sqrt(tf.add(variance, BATCH_NORM_EPSILON));
+      out[norm.weight] = tf.sqrt(tf.add(variance, batchNormEpsilon(norm)));
     }
     for (const [name, value] of Object.entries(out)) if (value === params[name]) out[name] = tf.clone(value);
     return out;
@@ -101,7 +106,7 @@ export function transformScaleFolded(spec: ModelSpec, params: ParamMap, transfor
       const variance = tf.reshape(tf.matMul(squared, tf.reshape(params[norm.runningVar]!, [n, 1])), [n]);
       tf.dispose([transformed[norm.runningVar]!, transformed[norm.weight]!]);
       transformed[norm.runningVar] = tf.keep(variance);
-      transformed[norm.weight] = tf.keep(tf.sqrt(tf.add(variance, BATCH_NORM_EPSILON)));
+      transformed[norm.weight] = tf.keep(tf.sqrt(tf.add(variance, batchNormEpsilon(norm))));
     }
   });
   return transformed;
@@ -110,6 +115,7 @@ export function transformScaleFolded(spec: ModelSpec, params: ParamMap, transfor
 /** A model without BatchNorm is the same in every mode. */
 const unchanged = (spec: ModelSpec, params: ParamMap) => ({ spec, params: cloneParams(params) });
 
+/** The registered ways to align and merge BatchNorm networks (`align.batchNorm`). */
 export const batchNormModes = new Registry<BatchNormModeEntry>('BatchNorm mode', [
   {
     name: 'fold-scale',

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, TensorSet } from '../data/batches.js';
-import { BATCH_NORM_EPSILON, param } from '../nn/layers.js';
+import { batchNormEpsilon, param } from '../nn/layers.js';
 import {
   trainableParams,
   type AffineLayer,
@@ -20,6 +20,7 @@ import type { AlphaMasks } from './mergeParams.js';
  * `empirical`: squared gradients of the loss at the true labels.
  */
 export const fisherModes = ['expected', 'empirical'] as const;
+/** Which Fisher information: `expected` or `empirical` (see {@link fisherModes}). */
 export type FisherMode = (typeof fisherModes)[number];
 const [EXPECTED] = fisherModes;
 
@@ -240,7 +241,7 @@ function weightedSquareSum(weightRow: tf.Tensor, perRow: tf.Tensor2D): tf.Tensor
 
 /** BatchNorm's input normalised by the running statistics, x^ = (x - mean) / sqrt(var + eps), as x r - mean r (per-channel ops, fast on wasm). */
 function normalisedInput(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
-  const inverseStd = tf.rsqrt(tf.add(param(params, layer.runningVar), BATCH_NORM_EPSILON));
+  const inverseStd = tf.rsqrt(tf.add(param(params, layer.runningVar), batchNormEpsilon(layer)));
   return tf.sub(tf.mul(x, inverseStd), tf.mul(param(params, layer.runningMean), inverseStd));
 }
 

@@ -1,6 +1,7 @@
 import { InputError } from '../util/errors.js';
 import { Registry } from '../util/registry.js';
 import type { FamilyEntry } from './family.js';
+import { layersFamily } from './layersGraph.js';
 import { mlpFamily } from './mlp.js';
 import { resnetFamily } from './resnet.js';
 import type { ModelSpec } from './spec.js';
@@ -9,7 +10,7 @@ import { vggFamily } from './vgg.js';
 export type { FamilyEntry } from './family.js';
 
 /** The registered architecture families; `families.register` adds one (see defineFamily). */
-export const families = new Registry<FamilyEntry>('model family', [mlpFamily, vggFamily, resnetFamily]);
+export const families = new Registry<FamilyEntry>('model family', [mlpFamily, vggFamily, resnetFamily, layersFamily]);
 
 /** What a checkpoint records to rebuild its spec. */
 export interface ArchitectureRecord {
@@ -19,6 +20,7 @@ export interface ArchitectureRecord {
   numClasses: number;
 }
 
+/** What a checkpoint records of `spec`: its family, configuration, input shape and classes. */
 export function architectureRecord(spec: ModelSpec): ArchitectureRecord {
   return { family: spec.family, config: spec.config, inputShape: spec.inputShape, numClasses: spec.numClasses };
 }

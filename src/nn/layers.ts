@@ -48,6 +48,11 @@ export function conv2d(
 /** BatchNorm's epsilon, as PyTorch's default. */
 export const BATCH_NORM_EPSILON = 1e-5;
 
+/** The epsilon BatchNorm layer `layer` adds to the variance: its own (a Keras model's), else {@link BATCH_NORM_EPSILON}. */
+export function batchNormEpsilon(layer: BatchNormLayer): number {
+  return layer.epsilon ?? BATCH_NORM_EPSILON;
+}
+
 /**
  * BatchNorm over the channel (last) axis. In training mode it normalises with the batch's
  * statistics and reports them (variance unbiased, as PyTorch keeps it) so the training loop can
@@ -65,9 +70,9 @@ function batchNormOutput(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, 
   const gamma = param(params, layer.weight);
   const beta = param(params, layer.bias);
   if (!context?.training) {
-    return tf.batchNorm(x, param(params, layer.runningMean), param(params, layer.runningVar), beta, gamma, BATCH_NORM_EPSILON);
+    return tf.batchNorm(x, param(params, layer.runningMean), param(params, layer.runningVar), beta, gamma, batchNormEpsilon(layer));
   }
-  return batchNormTraining(x, gamma, beta, (mean, variance) => {
+  return batchNormTraining(x, gamma, beta, batchNormEpsilon(layer), (mean, variance) => {
     if (!context.batchStats) return;
     const count = x.size / x.shape[x.shape.length - 1]!;
     // Only read outside the loss, so no gradient flows through these.
@@ -82,7 +87,7 @@ function batchNormOutput(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, 
  * per-example-gradient pass of a small VGG). Used when a hook is given, so hook-less passes are unchanged.
  */
 export function batchNormAffine(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor): tf.Tensor {
-  const scale = tf.mul(param(params, layer.weight), tf.rsqrt(tf.add(param(params, layer.runningVar), BATCH_NORM_EPSILON)));
+  const scale = tf.mul(param(params, layer.weight), tf.rsqrt(tf.add(param(params, layer.runningVar), batchNormEpsilon(layer))));
   const shift = tf.sub(param(params, layer.bias), tf.mul(param(params, layer.runningMean), scale));
   return tf.add(tf.mul(x, scale), shift);
 }
@@ -96,14 +101,20 @@ export function batchNormAffine(params: ParamMap, layer: BatchNormLayer, x: tf.T
  * gradients were ~20% of a small VGG's training step); here every full-size operation broadcasts
  * along the last axis only. `report` sees the batch mean and biased variance.
  */
-function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, report: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+function batchNormTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  report: (mean: tf.Tensor, variance: tf.Tensor) => void,
+): tf.Tensor {
   const axes = x.shape.map((_, i) => i).slice(0, -1);
   const count = x.size / x.shape[x.shape.length - 1]!;
   const normalise = (input: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, save: tf.GradSaveFunc) => {
     const mean = tf.mean(input, axes);
     const centered = tf.sub(input, mean);
     const variance = tf.mean(tf.square(centered), axes);
-    const inverseStd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON));
+    const inverseStd = tf.rsqrt(tf.add(variance, epsilon));
     const normalised = tf.mul(centered, inverseStd);
     report(mean, variance);
     // Saved tensors outlive this function until the backward pass has used them.

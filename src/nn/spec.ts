@@ -21,6 +21,7 @@ export const consumes = (space: string): AxisLabel => ({ space, role: 'in' });
 /** How a parameter is initialised: PyTorch's default for Linear is uniform in +-1/sqrt(fan_in). */
 export type ParamInit = { kind: 'boundedUniform'; bound: number } | { kind: 'zeros' } | { kind: 'ones' };
 
+/** One parameter of a spec: its shape, the feature space of each axis, and its initialisation. */
 export interface ParamSpec {
   shape: number[];
   /** One label per axis: the feature space it belongs to, or null. */
@@ -42,6 +43,8 @@ export interface BatchNormLayer {
   bias: string;
   runningMean: string;
   runningVar: string;
+  /** Added to the variance before its square root; when absent, BATCH_NORM_EPSILON (layers.ts, PyTorch's 1e-5). Keras's default is 1e-3. */
+  epsilon?: number;
 }
 
 /** A dense (fully connected) layer as the forward pass reports it to hooks. */
@@ -102,6 +105,7 @@ export type LayerInfo =
   | ({ kind: 'conv' } & ConvLayer)
   | { kind: 'batchNorm'; norm: BatchNormLayer; follows: ConvLayer };
 
+/** A model as data: parameters with per-axis feature spaces, layers, and a forward pass. */
 export interface ModelSpec {
   /** Family key in the `families` registry, and the configuration it was built from. */
   family: string;
@@ -123,6 +127,7 @@ export interface SpaceMember {
   role: 'out' | 'in';
 }
 
+/** A feature space: its name, its number of units, and every parameter axis that produces or consumes it. */
 export interface FeatureSpace {
   name: string;
   size: number;
