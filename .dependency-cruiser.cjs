@@ -14,6 +14,7 @@ const layers = [
   ['merge'],
   ['backend'],
   ['artifacts'],
+  ['interop'],
   ['report'],
   ['recipe'],
   ['stages'],

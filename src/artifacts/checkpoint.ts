@@ -64,6 +64,13 @@ const mergeRecordSchema = z.strictObject({
     .optional(),
 });
 
+/** Where an imported model came from: the file's name (not its folder), its format and its contents' SHA-256. */
+const importSourceSchema = z.strictObject({
+  file: z.string(),
+  format: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 const infoFields = {
   dataset: z.string(),
   /** The seed and sizes of the data split (train / merge / test). */
@@ -92,6 +99,8 @@ const infoSchema = z.discriminatedUnion('kind', [
     correlations: z.record(z.string(), spaceCorrelationsSchema).optional(),
   }),
   z.looseObject({ kind: z.literal('merged'), ...infoFields, merge: mergeRecordSchema }),
+  /** A model read from a file of another format (`merge-train import`), on the data split it was given. */
+  z.looseObject({ kind: z.literal('imported'), ...infoFields, source: importSourceSchema }),
   /**
    * Alpha masks: of two models, one per parameter (1 = model A's entry, 0 = B''s); of N models, every
    * model's weights, `model-<k>/<parameter>`.
@@ -99,15 +108,21 @@ const infoSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('alpha'), ...infoFields, merge: mergeRecordSchema }),
 ]);
 
+/** What a checkpoint records besides its architecture: its kind, data split, key and how it was made. */
 export type CheckpointInfo = z.infer<typeof infoSchema>;
+/** A checkpoint's kind: a base, aligned, merged or imported model, or alpha masks. */
 export type CheckpointKind = CheckpointInfo['kind'];
+/** How an aligned model was aligned, as its checkpoint records it. */
 export type Alignment = z.infer<typeof alignmentSchema>;
+/** How a merged model (or its masks) was made, as its checkpoint records it. */
 export type MergeRecord = z.infer<typeof mergeRecordSchema>;
+/** Where an imported model came from, as its checkpoint records it. */
+export type ImportSource = z.infer<typeof importSourceSchema>;
 /** The fields every checkpoint shares: its data split and key. */
 export type DataInfo = Pick<CheckpointInfo, 'dataset' | 'splitSeed' | 'split'>;
 
 /** The model kinds (a file of masks is not a model). */
-export const modelKinds: readonly CheckpointKind[] = ['base', 'aligned', 'merged'];
+export const modelKinds: readonly CheckpointKind[] = ['base', 'aligned', 'merged', 'imported'];
 /** Every kind of checkpoint. */
 export const allKinds: readonly CheckpointKind[] = [...modelKinds, 'alpha'];
 
@@ -161,6 +176,7 @@ export async function saveCheckpoint(path: string, spec: ModelSpec, params: Para
   await writeSafetensors(path, tensorsToArrays(params), metadata);
 }
 
+/** A checkpoint read back: the spec rebuilt from its family, the weights, and what it records. */
 export interface LoadedCheckpoint {
   spec: ModelSpec;
   params: ParamMap;
@@ -333,7 +349,13 @@ export async function loadCheckpoint(path: string, kinds: readonly CheckpointKin
 }
 
 /** What each kind of checkpoint holds, in words. */
-const kindWords: Record<CheckpointKind, string> = { base: 'a base model', aligned: 'an aligned model', merged: 'a merged model', alpha: 'alpha masks' };
+const kindWords: Record<CheckpointKind, string> = {
+  base: 'a base model',
+  aligned: 'an aligned model',
+  merged: 'a merged model',
+  imported: 'an imported model',
+  alpha: 'alpha masks',
+};
 
 /** Refuses a checkpoint of a kind the caller cannot use (masks where a model is expected, ...). */
 export function ensureKind(info: CheckpointInfo, path: string, kinds: readonly CheckpointKind[]): void {

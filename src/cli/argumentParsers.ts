@@ -53,3 +53,17 @@ export function choice<T extends string>(allowed: readonly T[]) {
     return value as T;
   };
 }
+
+/** A JSON object (a family's configuration), e.g. '{"layout": [64, "M"]}'. */
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a JSON object such as '{"hidden": [256, 256]}', got "${value}"`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`expected a JSON object such as '{"hidden": [256, 256]}', got "${value}"`);
+  }
+  return parsed as Record<string, unknown>;
+}

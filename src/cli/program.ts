@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { registerAlign } from './commands/align.js';
 import { registerCompare } from './commands/compare.js';
 import { registerEval } from './commands/eval.js';
+import { registerExport } from './commands/export.js';
+import { registerImport } from './commands/import.js';
 import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
 import { addRunOptions, registerRun, runRecipeCommand } from './commands/run.js';
@@ -32,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   addRunOptions(program).action((options: Record<string, unknown>) => runRecipeCommand('quickstart', options));
   registerRun(program);
-  for (const register of [registerTrain, registerAlign, registerMerge, registerEval, registerReport, registerCompare]) register(program);
+  for (const register of [registerTrain, registerImport, registerAlign, registerMerge, registerEval, registerExport, registerReport, registerCompare]) register(program);
   for (const command of program.commands) command.exitOverride();
   // --verbose counts wherever it stands, before or after a subcommand.
   const verbose = argv.includes('--verbose');

@@ -6,7 +6,7 @@ import { recipeSchema } from '../recipe/schema.js';
 import { fieldHelp } from '../recipe/schemaFields.js';
 
 /** The commands whose flags set recipe fields. */
-export type RecipeCommand = 'run' | 'train' | 'align' | 'merge' | 'eval';
+export type RecipeCommand = 'run' | 'train' | 'align' | 'merge' | 'eval' | 'import' | 'export';
 
 /** How a flag's text becomes the field's value; the recipe schema then validates it, as in a file. */
 type ValueKind = 'text' | 'number' | 'names' | 'numbers' | 'name';
@@ -40,16 +40,24 @@ export const recipeFlags: readonly RecipeFlag[] = [
     flags: '--seed <n>',
     path: ['seed'],
     kind: 'number',
-    commands: ['run', 'train', 'align', 'merge'],
+    commands: ['run', 'train', 'align', 'merge', 'import'],
     help: {
+      import: 'seed of the data split the imported model is evaluated, aligned and merged on (default 0)',
       align: "seed of the aligner's random choices, for aligners that make some (weight matching's order of spaces; default 0)",
       merge: "seed of learned alpha's batch order (default: the seed of model A's data split)",
     },
   },
   { flags: '--repeats <n>', path: ['repeats'], kind: 'number', commands: ['run'] },
-  { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: all },
-  { flags: '--dataset <name>', path: ['data', 'dataset'], kind: 'text', commands: ['run', 'train'], choices: () => datasets.names() },
-  { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: all },
+  { flags: '--backend <name>', path: ['backend'], kind: 'text', commands: [...all, 'import', 'export'] },
+  {
+    flags: '--dataset <name>',
+    path: ['data', 'dataset'],
+    kind: 'text',
+    commands: ['run', 'train', 'import'],
+    choices: () => datasets.names(),
+    help: { import: 'the dataset the model was trained on, which gives its input shape, classes and data split (needed unless --recipe gives it)' },
+  },
+  { flags: '--cache-dir <dir>', path: ['data', 'cacheDir'], kind: 'text', commands: [...all, 'import'] },
   { flags: '--family <name>', path: ['model', 'family'], kind: 'text', commands: ['run', 'train'], choices: () => families.names() },
   { flags: '--hidden <widths>', path: ['model', 'config', 'hidden'], kind: 'numbers', commands: ['run', 'train'], description: 'MLP hidden widths, e.g. 512,512' },
   { flags: '--models <n>', path: ['train', 'models'], kind: 'number', commands: ['run'] },
@@ -117,9 +125,9 @@ function optionKey(flags: string): string {
 function helpOf(flag: RecipeFlag, command: RecipeCommand): string {
   const help = fieldHelp(recipeSchema(), flag.path);
   const own = flag.help?.[command];
-  if (own) return `${own} [${flag.path.join('.')}]`;
-  const parts = [flag.description ?? help.description ?? flag.path.join('.')];
   const choices = flag.choices?.() ?? help.choices;
+  if (own) return `${own}${flag.choices ? ` (one of ${choices!.join(', ')})` : ''} [${flag.path.join('.')}]`;
+  const parts = [flag.description ?? help.description ?? flag.path.join('.')];
   if (choices) parts.push(`${flag.kind === 'names' ? 'comma-separated' : 'one'} of ${choices.join(', ')}`);
   if (help.defaultValue !== undefined && flag.kind !== 'name') parts.push(`default ${Array.isArray(help.defaultValue) ? help.defaultValue.join(',') : String(help.defaultValue)}`);
   return `${parts[0]}${parts.length > 1 ? ` (${parts.slice(1).join('; ')})` : ''} [${flag.path.join('.')}]`;

@@ -21,6 +21,14 @@ export interface NamedArrays {
 /** The typed arrays tensors are held in: F64 stays exact, other floats widen or narrow to F32. */
 export type TensorData = Float64Array | Float32Array | Int32Array | Uint8Array;
 
+/**
+ * Tensors to write: those read back, and I64 ones too (PyTorch keeps its counters, BatchNorm's
+ * num_batches_tracked, as int64; the reader narrows I64 to int32).
+ */
+export interface WritableArrays {
+  [name: string]: { shape: number[]; data: TensorData | BigInt64Array };
+}
+
 /** What a safetensors file holds. */
 export interface SafetensorsContents {
   tensors: NamedArrays;
@@ -36,6 +44,8 @@ const METADATA_KEY = '__metadata__';
 
 /** Which typed array a stored dtype is read into. */
 type Target = 'F64' | 'F32' | 'I32' | 'U8';
+/** The dtypes written: the read targets, and I64. */
+type Written = Target | 'I64';
 
 interface DtypeInfo {
   /** Bytes per element. */
@@ -78,14 +88,15 @@ const INT32_MAX = 2147483647;
 
 interface PreparedTensor {
   name: string;
-  dtype: Target;
+  dtype: Written;
   shape: number[];
-  data: TensorData;
+  data: TensorData | BigInt64Array;
   /** UTF-8 bytes of the name: the reference sorts names bytewise. */
   key: Buffer;
 }
 
-function dtypeOf(data: TensorData): Target {
+function dtypeOf(data: TensorData | BigInt64Array): Written {
+  if (data instanceof BigInt64Array) return 'I64';
   if (data instanceof Float64Array) return 'F64';
   if (data instanceof Float32Array) return 'F32';
   if (data instanceof Int32Array) return 'I32';
@@ -95,12 +106,12 @@ function dtypeOf(data: TensorData): Target {
 
 /**
  * Serializes `tensors` (and an optional `__metadata__` map) to safetensors bytes, exactly as the
- * reference writer does: tensors ordered by descending dtype (F64, F32, I32, U8; so each one is aligned)
+ * reference writer does: tensors ordered by descending dtype (I64, F64, F32, I32, U8; so each one is aligned)
  * then by name, compact JSON header with keys `dtype, shape, data_offsets`, padded with spaces to a
  * multiple of 8 bytes. Metadata keys are written sorted so the output is deterministic.
  * Throws a TypeError for a shape that does not match its data (a programming error).
  */
-export function encodeSafetensors(tensors: NamedArrays, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: WritableArrays, metadata?: Record<string, string>): Uint8Array {
   const prepared: PreparedTensor[] = Object.entries(tensors).map(([name, { shape, data }]) => {
     if (name === METADATA_KEY) throw new TypeError(`"${METADATA_KEY}" is reserved and cannot name a tensor`);
     if (!shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
@@ -147,7 +158,9 @@ export function encodeSafetensors(tensors: NamedArrays, metadata?: Record<string
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
     } else {
       for (let i = 0; i < data.length; i++) {
-        if (data instanceof Float32Array) view.setFloat32(position + 4 * i, data[i]!, true);
+        if (data instanceof BigInt64Array) view.setBigInt64(position + 8 * i, data[i]!, true);
+        else if (data instanceof Float64Array) view.setFloat64(position + 8 * i, data[i]!, true);
+        else if (data instanceof Float32Array) view.setFloat32(position + 4 * i, data[i]!, true);
         else view.setInt32(position + 4 * i, data[i]!, true);
       }
     }
@@ -159,7 +172,7 @@ export function encodeSafetensors(tensors: NamedArrays, metadata?: Record<string
 /** Writes `tensors` to `path` as safetensors, atomically (see {@link writeFileAtomic}). */
 export async function writeSafetensors(
   path: string,
-  tensors: NamedArrays,
+  tensors: WritableArrays,
   metadata?: Record<string, string>,
 ): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));

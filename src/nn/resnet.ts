@@ -11,6 +11,12 @@ const resnetConfig = z
     widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]).describe('channels per stage'),
     width: z.number().positive().default(1).describe('channel multiplier'),
     batchNorm: z.boolean().default(true),
+    padding: z
+      .enum(['same', 'symmetric'])
+      .optional()
+      .describe(
+        'padding of the stride-2 3x3 convolutions: same (the default; on even sizes none above and one below, as TensorFlow pads) or symmetric (one on every side, as PyTorch\'s padding=1)',
+      ),
   })
   .superRefine((config, context) => {
     if (config.blocks.length !== config.widths.length) {
@@ -23,11 +29,13 @@ const resnetConfig = z
     }
   });
 
+/** The settings of a ResNet (`model.config` in a recipe), defaults optional. */
 export type ResNetConfig = z.input<typeof resnetConfig>;
 
-/** A convolution and, with BatchNorm, the norm after it. */
+/** A convolution (its kernel's side) and, with BatchNorm, the norm after it. */
 interface ConvUnit {
   conv: ConvLayer;
+  kernel: number;
   norm?: BatchNormLayer;
 }
 
@@ -38,6 +46,12 @@ interface ConvUnit {
  * stage's first convolution and shortcut, the classifier). Inside each block, the first
  * convolution's output is a space of its own, `layer<s>.<b>.inner`. Parameter names follow
  * torchvision's (conv1, bn1, layer1.0.conv1, layer1.0.shortcut.conv, fc).
+ *
+ * A stride-2 3x3 convolution with 'same' padding pads an even-sized input by one row and column at the
+ * bottom and right only, so its windows centre on odd positions; PyTorch's padding=1 pads one on every
+ * side and centres them on even ones, as the 1x1 shortcut samples. `padding: symmetric` pads like
+ * PyTorch (the two agree on odd sizes and at stride 1). The field is left out of the configuration
+ * when not given, so models made before it existed keep their keys.
  */
 export const resnetFamily = defineFamily({
   name: 'resnet',
@@ -51,7 +65,7 @@ export const resnetFamily = defineFamily({
     /** Convolution `<path>conv<k>` and, with BatchNorm, its norm `<path>bn<k>`. */
     const convUnit = (path: string, k: string, kernel: number, inputs: number, outputs: number, inSpace: string | null, outSpace: string): ConvUnit => {
       const conv = spec.conv(`${path}conv${k}`, kernel, inputs, outputs, inSpace, outSpace, !config.batchNorm);
-      return config.batchNorm ? { conv, norm: spec.batchNorm(`${path}bn${k}`, outputs, outSpace, conv) } : { conv };
+      return config.batchNorm ? { conv, kernel, norm: spec.batchNorm(`${path}bn${k}`, outputs, outSpace, conv) } : { conv, kernel };
     };
     const stem = convUnit('', '1', 3, inputShape[inputShape.length - 1]!, widths[0]!, null, 'stage1');
     const blocks: { prefix: string; stage: number; stride: number; first: ConvUnit; second: ConvUnit; shortcut?: ConvUnit }[] = [];
@@ -73,14 +87,22 @@ export const resnetFamily = defineFamily({
       }
     });
     const fc = spec.dense('fc', channels, numClasses, `stage${config.blocks.length}`, null);
+    // (k - 1) / 2 on every side gives an odd kernel the output size 'same' gives it, at any stride.
+    const padOf = (kernel: number, stride: number): 'same' | number => (config.padding === 'symmetric' && stride > 1 ? (kernel - 1) / 2 : 'same');
 
-    const convBn = (weights: ParamMap, { conv, norm }: ConvUnit, x: tf.Tensor4D, stride: number, context?: ForwardContext): tf.Tensor4D => {
-      const out = conv2d(weights, conv, x, stride, 'same', context);
+    const convBn = (weights: ParamMap, { conv, kernel, norm }: ConvUnit, x: tf.Tensor4D, stride: number, context?: ForwardContext): tf.Tensor4D => {
+      const out = conv2d(weights, conv, x, stride, padOf(kernel, stride), context);
       return norm ? (batchNorm(weights, norm, out, context) as tf.Tensor4D) : out;
     };
 
     return {
-      config: { blocks: [...config.blocks], widths: [...config.widths], width: config.width, batchNorm: config.batchNorm },
+      config: {
+        blocks: [...config.blocks],
+        widths: [...config.widths],
+        width: config.width,
+        batchNorm: config.batchNorm,
+        ...(config.padding === undefined ? {} : { padding: config.padding }),
+      },
       inputShape: [...inputShape],
       numClasses,
       params: spec.params,

@@ -107,6 +107,18 @@ describe('known encodings (the reference serializer test vectors)', () => {
     expect([...encoded]).toEqual([...rawFile(header + padding, data)]);
   });
 
+  it('writes int64 tensors (PyTorch counters) as I64, first as the reference orders them', () => {
+    const encoded = encodeSafetensors({
+      w: { shape: [1], data: Float32Array.from([2]) },
+      count: { shape: [], data: BigInt64Array.from([-3n]) },
+    });
+    const header =
+      '{"count":{"dtype":"I64","shape":[],"data_offsets":[0,8]},' + '"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
+    const padding = ' '.repeat((8 - (header.length % 8)) % 8);
+    expect([...encoded]).toEqual([...rawFile(header + padding, concat(littleEndian('i64', [-3]), littleEndian('f32', [2])))]);
+    expect(Array.from(decodeSafetensors(encoded).tensors.count!.data)).toEqual([-3]);
+  });
+
   it('decodes a hand-written file with tensors in any key order and unaligned offsets', () => {
     // U8 first puts the F32 at byte 3: legal, and the reader must copy rather than view it.
     const header =

@@ -24,8 +24,9 @@ export const recipeOption = ['--recipe <recipe>', "take the settings from this r
 export async function recipeFromFlags(options: Record<string, unknown>, command: RecipeCommand): Promise<{ recipe: Recipe; source: string }> {
   const overrides = recipeOverrides(options, command);
   if (typeof options.recipe === 'string') {
-    // A command that only trains needs no merge method of the recipe to fit the model.
-    const { recipe, path } = await loadRecipe(options.recipe, overrides, { merging: command !== 'train' });
+    // A command that only trains, imports or exports needs no merge method of the recipe to fit the model.
+    const merging = command !== 'train' && command !== 'import' && command !== 'export';
+    const { recipe, path } = await loadRecipe(options.recipe, overrides, { merging });
     return { recipe, source: path };
   }
   return { recipe: parseRecipe(withOverrides({ name: COMMAND_LINE.replace(' ', '-') }, overrides), COMMAND_LINE), source: COMMAND_LINE };
