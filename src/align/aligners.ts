@@ -24,6 +24,7 @@ export interface AlignInput {
 /** Per-space numbers an aligner reports, e.g. mean canonical correlation. */
 export type AlignDiagnostics = Record<string, Record<string, number>>;
 
+/** What an aligner returns for a pair of models. */
 export interface AlignResult {
   /** One transform per feature space it aligns; a space without one stays as it is. */
   transforms: Transforms;
@@ -46,6 +47,7 @@ export interface AlignManyResult {
   warnings: string[];
 }
 
+/** A registered alignment method (see {@link defineAligner}). */
 export interface AlignerEntry extends MethodEntry {
   /** True when it needs activation moments of both models on the merge split (a data pass first). */
   readonly needsStatistics: boolean;

@@ -6,11 +6,13 @@ import { Float64Workspace, type MatrixView } from '../linalg/workspace.js';
 import type { SpaceMoments } from './moments.js';
 import type { SpaceTransform } from './transform.js';
 
+/** Options of {@link ccaTransform}. */
 export interface CcaOptions {
   /** Ridge added to both covariances, S + gamma * I, so dead or collinear units stay invertible. */
   gamma: number;
 }
 
+/** CCA's transform of one feature space, and the canonical correlations it found. */
 export interface CcaResult {
   transform: SpaceTransform;
   /** Canonical correlations, largest first. */

@@ -16,6 +16,7 @@ export interface SpaceTransform {
   permutation?: Int32Array;
 }
 
+/** One transform per feature space, by the space's name. */
 export type Transforms = Record<string, SpaceTransform>;
 
 /** The transform of a permutation: T[i, permutation[i]] = 1. */

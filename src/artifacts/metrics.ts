@@ -177,15 +177,25 @@ export const runMetricsSchema = z.looseObject({
   resources: z.object({ threads: z.number(), jobs: z.number(), peakRssMB: z.number() }).optional(),
 });
 
+/** A run's metrics.json: every model and merge with its settings and test figures, curves, timings. */
 export type RunMetrics = z.infer<typeof runMetricsSchema>;
+/** A base model's entry in metrics.json. */
 export type ModelMetrics = z.infer<typeof modelMetrics>;
+/** A merge's entry in metrics.json: its alignment, merge method, settings and test figures. */
 export type MergeMetrics = z.infer<typeof mergeMetrics>;
+/** Learned alpha's training and validation curves of one merge. */
 export type AlphaCurve = z.infer<typeof alphaCurve>;
+/** A merge of N base models by a many-model strategy, in metrics.json. */
 export type ManyMergeMetrics = z.infer<typeof manyMerge>;
+/** What N merged models are compared with: the ensemble of the same N and their mean accuracy. */
 export type ManyReference = z.infer<typeof manyReference>;
+/** One node of a hierarchical merge tree: a base model or the merge of its inputs. */
 export type TreeNode = z.infer<typeof treeNode>;
+/** Per unit of a feature space, its top-1 and top-2 correlation with the other model's units. */
 export type SpaceCorrelations = z.infer<typeof spaceCorrelationsSchema>;
+/** Over the repeats of a run: the standard deviations and each repeat's value. */
 export type AcrossRepeats = z.infer<typeof acrossRepeats>;
+/** The interpolation curve between model A and an aligned B', and its barriers. */
 export type InterpolationMetrics = z.infer<typeof interpolation>;
 
 /** Where a run directory keeps its metrics. */

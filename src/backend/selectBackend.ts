@@ -9,6 +9,7 @@ import { initWasmWithThreads } from './wasmThreads.js';
 
 /** Backends merge-train can run on, best first for `auto`. */
 export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** A backend's name as `--backend` and `selectBackend` take it. */
 export type BackendName = (typeof backendNames)[number];
 
 /** The npm package that provides each backend; the tensorflow ones are optional installs by the user. */
@@ -19,6 +20,7 @@ const backendPackages: Record<Exclude<BackendName, 'auto'>, { pkg: string; tfNam
   cpu: { pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
 };
 
+/** How {@link selectBackend} sets a backend up. */
 export interface BackendOptions {
   /**
    * Compute threads of the wasm backend (the tensorflow backends manage their own). Default: the

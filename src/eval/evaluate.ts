@@ -3,6 +3,7 @@ import type { TensorSet } from '../data/batches.js';
 import { countCorrect, crossEntropy } from '../nn/loss.js';
 import type { ModelSpec, ParamMap } from '../nn/spec.js';
 
+/** A model's accuracy (a fraction) and mean cross-entropy on a set. */
 export interface Evaluation {
   accuracy: number;
   loss: number;
@@ -35,6 +36,7 @@ export function evaluateLogits(logitsOf: (x: tf.Tensor) => tf.Tensor2D, data: Te
   return { accuracy: correct! / data.count, loss: lossSum! / data.count };
 }
 
+/** Accuracy and mean cross-entropy of a model on `data`. */
 export function evaluateModel(spec: ModelSpec, params: ParamMap, data: TensorSet): Evaluation {
   return evaluateLogits((x) => spec.forward(params, x), data);
 }

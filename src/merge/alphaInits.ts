@@ -7,6 +7,7 @@ import { fisherModes, fisherWeights, type FisherMode } from './fisher.js';
 import { coarsen, granularityOption, type Granularity } from './granularity.js';
 import { constantMasks, type AlphaMasks } from './mergeParams.js';
 
+/** What an alpha init sees: the spec, the models, and their Fisher information on demand. */
 export interface AlphaInitContext {
   spec: ModelSpec;
   /** The models to merge: the reference first, the others aligned to it (two models: A and B'). */

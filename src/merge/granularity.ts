@@ -8,6 +8,7 @@ import { layerParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
  * values: comparing them shows what the per-entry freedom of learned alpha buys.
  */
 export const granularities = ['entry', 'unit', 'tensor', 'layer'] as const;
+/** How coarse merge weights are: one per entry, output unit, tensor or layer. */
 export type Granularity = (typeof granularities)[number];
 
 /**

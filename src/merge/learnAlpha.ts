@@ -12,6 +12,7 @@ import { subSeed } from '../util/random.js';
 import { reduceToGroups, weightGroups, type Granularity, type WeightGroups } from './granularity.js';
 import { mergeModels, type AlphaMasks } from './mergeParams.js';
 
+/** How {@link learnAlphaMasks} optimises the merge weights. */
 export interface LearnAlphaOptions {
   steps: number;
   batchSize: number;
@@ -45,6 +46,7 @@ export interface AlphaTrainState {
   validation: CurvePoint[];
 }
 
+/** Progress, checkpoints and resumption of {@link learnAlphaMasks}. */
 export interface LearnAlphaHooks {
   onProgress?: (progress: LearnAlphaProgress) => void;
   /** Called after each validation before the last, with the state to save. */
@@ -53,6 +55,7 @@ export interface LearnAlphaHooks {
   resume?: AlphaTrainState;
 }
 
+/** What {@link learnAlphaMasks} returns: the weights kept and how the optimisation went. */
 export interface LearnedAlpha {
   /** The weights of every model but the last at the step with the lowest validation loss (the caller owns them). */
   masks: AlphaMasks[];

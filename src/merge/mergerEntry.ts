@@ -37,6 +37,7 @@ export interface MergeOutcome {
   training?: Omit<LearnedAlpha, 'masks'>;
 }
 
+/** A registered merge method: it computes the merge weights of models aligned to a reference. */
 export interface MergerEntry extends MethodEntry {
   /** True when it starts from the alpha init named by its `init` option, whose settings then count too. */
   readonly usesInit?: boolean;

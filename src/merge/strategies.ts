@@ -26,6 +26,7 @@ export interface MergeStep {
   inputs: ModelNode[];
 }
 
+/** What a strategy may ask of the run: merges of groups of models, a model's merge-split accuracy, and how alike two models are. */
 export interface StrategyServices {
   /**
    * Merges each group in one step: every model after the first aligned to the first (`jointly`: all
@@ -39,12 +40,14 @@ export interface StrategyServices {
   similarity(a: ModelNode, b: ModelNode): Promise<number>;
 }
 
+/** A strategy's merged model and every merge that led to it. */
 export interface StrategyResult {
   root: ModelNode;
   /** Every merge, in the order made (the root's last). */
   steps: MergeStep[];
 }
 
+/** A registered way to merge many models (see {@link defineStrategy}). */
 export interface StrategyEntry extends MethodEntry {
   /** Why it cannot merge with `aligner`, if it cannot. */
   unsupported?(aligner: AlignerEntry): string | undefined;

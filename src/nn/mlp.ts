@@ -9,6 +9,7 @@ const mlpConfig = z.strictObject({
   hidden: z.array(z.number().int().positive()).min(1).default([512, 512]).describe('hidden layer widths'),
 });
 
+/** The settings of an MLP (`model.config` in a recipe), defaults optional. */
 export type MlpConfig = z.input<typeof mlpConfig>;
 
 /**

@@ -29,6 +29,7 @@ const vggConfig = z
     }
   });
 
+/** The settings of a VGG (`model.config` in a recipe), defaults optional. */
 export type VggConfig = z.input<typeof vggConfig>;
 
 /**

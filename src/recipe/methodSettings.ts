@@ -56,6 +56,7 @@ export function trainSettings(recipe: Recipe): TrainSettings {
   return { data: dataOf(recipe), model: { family: family.name, config: family.configSchema.parse(recipe.model.config) }, train };
 }
 
+/** How the align stage aligns with `method` under `recipe`: the aligner's options with their defaults, the BatchNorm mode, batch size and seed. */
 export function alignSettings(method: string, recipe: Pick<Recipe, 'align' | 'seed'>): AlignSettings {
   const section = recipe.align;
   return { method, options: optionsOf(aligners.get(method), section), batchNorm: section.batchNorm, batchSize: section.batchSize, seed: recipe.seed };
@@ -68,6 +69,7 @@ export function mergeOptions(merger: MergerEntry, section: Recipe['merge']): Rec
   return init ? { ...options, ...optionsOf(init, section) } : options;
 }
 
+/** How the merge stage merges with `method` under `recipe`: the merger's options (and its alpha init's) with their defaults, and the seed. */
 export function mergeSettings(method: string, recipe: Recipe): MergeSettings {
   return { method, options: mergeOptions(mergers.get(method), recipe.merge), resetExamples: recipe.merge.resetExamples, seed: recipe.seed };
 }

@@ -19,6 +19,7 @@ const optimizers = {
 export type OptimizerKind = keyof typeof optimizers;
 export const optimizerKinds = Object.keys(optimizers) as [OptimizerKind, ...OptimizerKind[]];
 
+/** How {@link trainModel} trains: the recipe's `train` section, with the model's seed. */
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
@@ -37,6 +38,7 @@ export interface TrainOptions {
   seed: number;
 }
 
+/** One finished epoch of training, as a checkpoint's history keeps it. */
 export interface EpochRecord {
   epoch: number;
   /** Mean training loss and accuracy over the epoch's batches. */
@@ -48,6 +50,7 @@ export interface EpochRecord {
   seconds: number;
 }
 
+/** Where training is, reported after every step. */
 export interface TrainProgress {
   epoch: number;
   step: number;

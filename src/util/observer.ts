@@ -7,6 +7,7 @@ export interface ProgressBar {
   stop(): void;
 }
 
+/** Receives a run's messages, warnings and progress. */
 export interface RunObserver {
   /** A line of information, e.g. a stage's result. */
   log(line: string): void;
@@ -16,6 +17,7 @@ export interface RunObserver {
   bar(label: string, total: number): ProgressBar;
 }
 
+/** An observer that shows nothing. */
 export const silentObserver: RunObserver = {
   log: () => {},
   warn: () => {},
