@@ -14,6 +14,7 @@ const tinyRecipe = `
 name: imported
 seed: 2
 data: { dataset: mnist, split: { train: 300, merge: 200, test: 200 } }
+merge: { steps: 20, evalEvery: 5, batchSize: 50, resetExamples: 200 }
 `;
 
 /** A Keras-style digit classifier: conv, BatchNorm, pooling, a residual-free head. */
@@ -33,6 +34,22 @@ function digitModel(seed: number): tf.LayersModel {
   return model;
 }
 
+/** A functional digit classifier with a residual block (an identity shortcut into an Add), as Keras builds one. */
+function residualDigitModel(seed: number): tf.LayersModel {
+  const input = tf.input({ shape: [28, 28, 1], name: 'image' });
+  const stem = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', name: 'stem' }).apply(input) as tf.SymbolicTensor;
+  const stemOut = tf.layers.reLU({ name: 'stem_relu' }).apply(tf.layers.batchNormalization({ name: 'stem_bn' }).apply(stem)) as tf.SymbolicTensor;
+  const inner = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: false, name: 'block_conv' }).apply(stemOut) as tf.SymbolicTensor;
+  const innerBn = tf.layers.batchNormalization({ name: 'block_bn' }).apply(inner) as tf.SymbolicTensor;
+  const sum = tf.layers.add({ name: 'residual' }).apply([stemOut, innerBn]) as tf.SymbolicTensor;
+  const activated = tf.layers.reLU({ name: 'block_relu' }).apply(sum) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(activated) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: 10, name: 'logits' }).apply(pooled) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: logits, name: 'residual_digits' });
+  seedWeights(model, seed);
+  return model;
+}
+
 describe('merge-train import and export of TensorFlow.js models', () => {
   const dir = mkdtempSync(join(tmpdir(), 'merge-train-import-tfjs-'));
   const file = (name: string) => join(dir, name);
@@ -46,6 +63,7 @@ describe('merge-train import and export of TensorFlow.js models', () => {
     await selectBackend('cpu');
     writeFileSync(file('tiny.yaml'), tinyRecipe);
     for (const [name, seed] of [['a', 1], ['b', 2]] as const) writeModelFiles(await artifactsOf(digitModel(seed)), file(name));
+    for (const [name, seed] of [['res-a', 3], ['res-b', 4]] as const) writeModelFiles(await artifactsOf(residualDigitModel(seed)), file(name));
   });
 
   it('imports a model.json (the format told by its name), then aligns, merges and exports it back to tfjs', async () => {
@@ -63,6 +81,22 @@ describe('merge-train import and export of TensorFlow.js models', () => {
     const ours = merged.spec.forward(merged.params, x).dataSync();
     const theirs = (loaded.predict(x) as tf.Tensor).dataSync();
     expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-4);
+  });
+
+  it('imports a residual Keras-style model with no spec written, aligns it with CCA and merges it with learned alpha', async () => {
+    for (const name of ['res-a', 'res-b']) await succeed(['import', file(`${name}/model.json`), '--out', file(`${name}.safetensors`), '--recipe', file('tiny.yaml')]);
+    await succeed(['align', file('res-a.safetensors'), file('res-b.safetensors'), '--method', 'cca', '--recipe', file('tiny.yaml'), '--out', file('res-b-cca.safetensors')]);
+    const merged = await succeed([
+      'merge', file('res-a.safetensors'), file('res-b-cca.safetensors'), '--alpha', 'learned', '--recipe', file('tiny.yaml'),
+      '--out', file('res-learned.safetensors'), '--masks-out', file('res-alpha.safetensors'),
+    ]);
+    expect(merged).toMatch(/merged with learned alpha/);
+    expect(await succeed(['eval', file('res-learned.safetensors')])).toMatch(/test accuracy \d+\.\d\d%/);
+    // One mask per parameter of the derived spec (the residual stream's layers included), learned away from 0.5.
+    const masks = await loadCheckpoint(file('res-alpha.safetensors'), ['alpha']);
+    expect(Object.keys(masks.params).sort()).toEqual(Object.keys(masks.spec.params).sort());
+    const alpha = masks.params['block_conv/kernel']!.dataSync();
+    expect(Math.max(...Array.from(alpha, (v) => Math.abs(v - 0.5)))).toBeGreaterThan(0.001);
   });
 
   it('keys an import by the weights it read: new shards under the same model.json are a new model, not a reuse', async () => {
