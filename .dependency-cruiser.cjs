@@ -20,6 +20,7 @@ const layers = [
   ['stages'],
   ['pool'],
   ['run'],
+  ['sweep'],
   ['cli'],
 ];
 

@@ -52,8 +52,13 @@ const mergeMetrics = z.looseObject({
   alpha: z.string(),
   /** The alpha init of learned masks; null for merges that learn nothing. */
   init: z.string().nullable(),
-  /** Every setting of the alignment (with its BatchNorm mode) and of the merge. */
-  settings: z.object({ align: settings.extend({ batchNorm: z.string().optional() }), merge: settings }).optional(),
+  /**
+   * Every setting of the alignment and of the merge, as the aligned checkpoint records them: the
+   * BatchNorm mode where there is BatchNorm, the statistics' batch size and the seed where the aligner uses them.
+   */
+  settings: z
+    .object({ align: settings.extend({ batchNorm: z.string().optional(), batchSize: z.number().optional(), seed: z.number().optional() }), merge: settings })
+    .optional(),
   ...evaluation,
   /** Mean alpha over all parameter entries (1 = all model A). */
   meanAlpha: z.number().optional(),

@@ -7,6 +7,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
+import { registerSweep } from './commands/sweep.js';
 import { addRunOptions, registerRun, runRecipeCommand } from './commands/run.js';
 import { registerTrain } from './commands/train.js';
 import { reportError } from './errors.js';
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   addRunOptions(program).action((options: Record<string, unknown>) => runRecipeCommand('quickstart', options));
   registerRun(program);
-  for (const register of [registerTrain, registerImport, registerAlign, registerMerge, registerEval, registerExport, registerReport, registerCompare]) register(program);
+  for (const register of [registerTrain, registerImport, registerAlign, registerMerge, registerEval, registerExport, registerReport, registerCompare, registerSweep]) register(program);
   for (const command of program.commands) command.exitOverride();
   // --verbose counts wherever it stands, before or after a subcommand.
   const verbose = argv.includes('--verbose');

@@ -325,6 +325,22 @@ function parseRecipeText(text: string, path: string): unknown {
   }
 }
 
+/** The value of the YAML (or JSON) file at `path`, a `what` (recipe, sweep file) as errors call it. */
+export async function readYamlFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    // Before reading: reading a FIFO waits for a writer that may never come.
+    const stats = await stat(path);
+    if (!stats.isFile()) throw new InputError(`cannot read ${what} ${path}: it is ${fileKind(stats)}; expected a YAML or JSON file`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read ${what} ${path}: ${describeFsError(error)}; expected a YAML or JSON file`);
+  }
+  if (text.includes('\u0000')) throw new InputError(`${path}: not valid YAML: the file holds NUL bytes; expected a YAML or JSON text file`);
+  return parseRecipeText(text, path);
+}
+
 /**
  * Reads, parses (YAML or JSON), applies overrides and validates a recipe file (`checks` as for
  * checkRecipe: a command that only trains skips the merge methods).
@@ -335,18 +351,7 @@ export async function loadRecipe(
   checks: { merging?: boolean } = {},
 ): Promise<{ recipe: Recipe; path: string }> {
   const path = resolveRecipePath(nameOrPath);
-  let text: string;
-  try {
-    // Before reading: reading a FIFO waits for a writer that may never come.
-    const stats = await stat(path);
-    if (!stats.isFile()) throw new InputError(`cannot read recipe ${path}: it is ${fileKind(stats)}; expected a YAML or JSON file`);
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`cannot read recipe ${path}: ${describeFsError(error)}; expected a YAML or JSON file`);
-  }
-  if (text.includes('\u0000')) throw new InputError(`${path}: not valid YAML: the file holds NUL bytes; expected a YAML or JSON text file`);
-  const value = parseRecipeText(text, path);
+  const value = await readYamlFile(path, 'recipe');
   if (value === null || value === undefined) throw new InputError(`${path}: the recipe is empty; expected a mapping of fields with at least a name`);
   const hasOverrides = Object.keys(overrides).length > 0;
   if (!hasOverrides) {

@@ -10,6 +10,7 @@ import { readRunMetrics, type RunMetrics } from '../artifacts/metrics.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { settingsKey } from '../util/hash.js';
 import { ensure, InputError } from '../util/errors.js';
+import { markdownTable } from './markdownTable.js';
 import { renderCompareChart } from './compareChart.js';
 import { orderedUnion } from './orderedUnion.js';
 import { writeFigure } from './render.js';
@@ -150,16 +151,6 @@ export function comparisonTable(runs: readonly ComparedRun[]): PaperTable {
   };
   markBestInRows(table, 'higher');
   return table;
-}
-
-/** Escapes characters that would break a markdown table cell. */
-function markdownCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-function markdownTable(header: readonly string[], rows: readonly string[][], rightAligned: readonly boolean[]): string[] {
-  const line = (cells: readonly string[]) => `| ${cells.map(markdownCell).join(' | ')} |`;
-  return [line(header), `|${rightAligned.map((right) => (right ? ' ---: ' : ' --- ')).join('|')}|`, ...rows.map(line)];
 }
 
 function percentText(cell: TableCell | undefined): string {

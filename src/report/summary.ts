@@ -3,6 +3,7 @@
  */
 
 import type { AcrossRepeats, InterpolationMetrics, RunMetrics, TreeNode } from '../artifacts/metrics.js';
+import { markdownCell, markdownTable as markdownLines } from './markdownTable.js';
 import { ENSEMBLE_LABEL, largestTrees, manyMergeVariants, modelCounts, resultRows, toPercent, type ResultRow } from './rows.js';
 
 type ManyModels = NonNullable<RunMetrics['many']>;
@@ -54,15 +55,9 @@ function resultTable(metrics: RunMetrics): [string[], string[][], boolean[]] {
   ];
 }
 
-/** Escapes characters that would break a markdown table cell. */
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-function markdownTable(header: readonly string[], rows: string[][], rightAligned: readonly boolean[]): string {
-  const line = (cells: readonly string[]): string => `| ${cells.map(escapeCell).join(' | ')} |`;
-  const rule = `|${rightAligned.map((right) => (right ? ' ---: ' : ' --- ')).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
+/** A markdown table as one string. */
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly boolean[]): string {
+  return markdownLines(header, rows, rightAligned).join('\n');
 }
 
 function timingRows(metrics: RunMetrics): string[][] {
@@ -100,12 +95,12 @@ function treeList(tree: readonly TreeNode[]): string[] {
   const visit = (node: TreeNode, depth: number): void => {
     const accuracy = `${formatNumber(toPercent(node.testAccuracy), 2)} %`;
     const what = node.inputs.length === 0 ? node.id : `merge of ${node.members.length} models (level ${node.level})`;
-    lines.push(`${'  '.repeat(depth)}- ${escapeCell(what)}: ${accuracy}`);
+    lines.push(`${'  '.repeat(depth)}- ${markdownCell(what)}: ${accuracy}`);
     for (const input of node.inputs) {
       const child = byId.get(input);
       // A tree naming an unknown input is drawn as far as it goes; the figure reports the error.
       if (child) visit(child, depth + 1);
-      else lines.push(`${'  '.repeat(depth + 1)}- ${escapeCell(input)}: not in the tree`);
+      else lines.push(`${'  '.repeat(depth + 1)}- ${markdownCell(input)}: not in the tree`);
     }
   };
   const root = tree[tree.length - 1];
@@ -125,7 +120,7 @@ function manySection(many: ManyModels): string[] {
   ];
   const warnings = many.merges.filter((m) => m.warning !== undefined);
   if (warnings.length > 0) {
-    parts.push('Warnings:', '', ...warnings.map((m) => `- ${m.label}, N = ${m.models}: ${escapeCell(m.warning ?? '')}`), '');
+    parts.push('Warnings:', '', ...warnings.map((m) => `- ${m.label}, N = ${m.models}: ${markdownCell(m.warning ?? '')}`), '');
   }
   for (const merge of largestTrees(many.merges)) {
     parts.push(`#### Merge tree: ${merge.label} (N = ${merge.models})`, '', ...treeList(merge.tree ?? []), '');
@@ -199,7 +194,7 @@ export function summaryMarkdown(metrics: RunMetrics, options: SummaryOptions = {
       '',
       "Per layer (bias pooled with its weight), Spearman's ρ and in brackets Pearson's r between each entry's Fisher alpha F_A / (F_A + F_B') and its learned alpha in the same alignment: near 1, learning ended where the Fisher weights put it; near 0, it did not follow them.",
       '',
-      ...options.fisherVsLearned.map((line) => `- ${escapeCell(line)}`),
+      ...options.fisherVsLearned.map((line) => `- ${markdownCell(line)}`),
       '',
     );
   }

@@ -63,7 +63,7 @@ export type RunLayout = ReturnType<typeof runLayout>;
  * What fixes a run directory's base models (their settings, but for how many there are): a change here
  * makes other models, so another experiment.
  */
-function identityOf(recipe: Recipe): Record<string, unknown> {
+export function identityOf(recipe: Recipe): Record<string, unknown> {
   const { data, model, train } = trainSettings(recipe);
   return { seed: data.splitSeed, data: { dataset: data.dataset, split: data.split }, model, train };
 }
