@@ -5,6 +5,8 @@ import { runLocally } from '../../sweep/localExecutor.js';
 import { mergeTrainCommand } from '../../sweep/mergeTrainCommand.js';
 import { isJobDone, JOB_LEVELS, planSweep, readPlan, writePlan, type SweepPlan } from '../../sweep/plan.js';
 import { runJob } from '../../sweep/runJob.js';
+import { describeSubmission, submitSlurm } from '../../sweep/slurmExecutor.js';
+import { formatSweepStatus, sweepStatus } from '../../sweep/slurmStatus.js';
 import { describePoint, loadSweepFile } from '../../sweep/sweepFile.js';
 import { writeSweepReport } from '../../sweep/sweepReport.js';
 import { InputError } from '../../util/errors.js';
@@ -15,6 +17,27 @@ import { threadsOption } from './shared.js';
 
 /** What each job level does, for the plan's listing. */
 const LEVEL_NAMES: Record<(typeof JOB_LEVELS)[number], string> = { 0: 'train base models', 1: 'align, merge, evaluate (one job per run directory)', 2: 'sweep report' };
+
+/** Where a sweep's jobs run. */
+const EXECUTORS = ['local', 'slurm'];
+
+/** `sweep submit`'s flags. */
+interface SubmitOptions {
+  dir?: string;
+  executor: string;
+  jobs?: number;
+  threads?: number;
+  partition?: string;
+  gpusPerJob?: number;
+  cpusPerJob?: number;
+  time?: string;
+  account?: string;
+}
+
+/** The entries of `options` that are set. */
+function definedOnly<T extends Record<string, unknown>>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
 
 /** The sweep directory of `name` unless --dir names one. */
 function sweepDirOf(name: string, dir: string | undefined): string {
@@ -62,12 +85,23 @@ export function registerSweep(program: Command): void {
     .description('plan a sweep and run the jobs not done: here (--executor local, the default) or on a Slurm cluster')
     .argument('<file>', 'sweep file (YAML)')
     .option('--dir <dir>', 'sweep directory (default reports/sweeps/<name>)')
-    .option('--executor <name>', 'local: worker processes on this machine; slurm: job arrays submitted with sbatch', 'local')
+    .option('--executor <name>', 'local: worker processes on this machine; slurm: a job array per level, submitted with sbatch', 'local')
     .option('--jobs <n>', 'local: jobs at once (default: MERGE_TRAIN_JOBS, else one per core)', positiveInteger)
     .option(...threadsOption)
-    .action(async (file: string, options: { dir?: string; executor: string; jobs?: number; threads?: number }) => {
+    .option('--partition <name>', 'slurm: the partition (default: the cluster\'s)')
+    .option('--gpus-per-job <n>', 'slurm: GPUs of each train and run job', positiveInteger)
+    .option('--cpus-per-job <n>', 'slurm: CPUs of each job (its compute threads)', positiveInteger)
+    .option('--time <limit>', "slurm: each job's time limit, in Slurm's formats (e.g. 2:00:00)")
+    .option('--account <name>', 'slurm: the account to charge')
+    .action(async (file: string, options: SubmitOptions) => {
+      if (!EXECUTORS.includes(options.executor)) throw new InputError(`--executor: expected one of ${EXECUTORS.join(', ')}, got ${JSON.stringify(options.executor)}`);
       const { plan, sweepDir } = await planned(file, options.dir);
-      if (options.executor !== 'local') throw new InputError(`--executor: expected local or slurm, got ${JSON.stringify(options.executor)}`);
+      if (options.executor === 'slurm') {
+        const { partition, gpusPerJob, cpusPerJob, time, account } = options;
+        const slurm = { command: mergeTrainCommand(), ...definedOnly({ partition, gpusPerJob, cpusPerJob, time, account }) };
+        for (const line of describeSubmission(sweepDir, await submitSlurm(sweepDir, plan, slurm))) console.log(line);
+        return;
+      }
       const jobs = parallelism('jobs', options.jobs, 'MERGE_TRAIN_JOBS');
       const threads = options.threads ?? Math.max(1, Math.floor(wasmThreadCount() / jobs));
       const failed = await runLocally(sweepDir, plan, { jobs, threads, command: mergeTrainCommand(), observer: terminalObserver() });
@@ -84,6 +118,14 @@ export function registerSweep(program: Command): void {
     .action(async (sweepDir: string, id: string, options: { threads?: number }) => {
       const { made, seconds } = await runJob(sweepDir, id, { observer: terminalObserver(), ...(options.threads ? { threads: options.threads } : {}) });
       console.log(made ? `job ${id}: done in ${seconds.toFixed(1)} s` : `job ${id}: done already`);
+    });
+
+  sweep
+    .command('status')
+    .description("a sweep's jobs per level: done, running, pending, blocked or failed (from its markers and, for Slurm, squeue)")
+    .argument('<sweep-dir>', 'sweep directory')
+    .action(async (sweepDir: string) => {
+      for (const line of formatSweepStatus(await sweepStatus(sweepDir))) console.log(line);
     });
 
   sweep
