@@ -5,14 +5,13 @@
 
 import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin } from 'chart.js';
 
-import { percentRange } from './axisRange.js';
+import { categoryAccuracyScales, percentRange } from './axisRange.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
 
 import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { compareStrategies, ENSEMBLE_LABEL, manyMergeVariants, modelCounts, toPercent } from './rows.js';
 import {
-  axisTitle,
   BASE_MEAN_DASH,
   BASE_MODEL_COLOUR,
   cssFont,
@@ -20,7 +19,6 @@ import {
   ENSEMBLE_DASH,
   FIGURE,
   FONT_SIZES,
-  GRID_COLOUR,
   markerStyle,
   TEXT_COLOUR,
   variantColour,
@@ -164,24 +162,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
     data: { labels: counts.map(String), datasets },
     options: {
       layout: { padding: { top: 4, right: 16, left: 4, bottom: 4 } },
-      scales: {
-        x: {
-          type: 'category',
-          // Half a step of margin at both ends, so that the first and last markers are not cut.
-          offset: true,
-          title: axisTitle('models merged (N)'),
-          grid: { color: GRID_COLOUR },
-          ticks: { color: TEXT_COLOUR },
-        },
-        y: {
-          type: 'linear',
-          min,
-          max,
-          title: axisTitle('test accuracy (%)'),
-          grid: { color: GRID_COLOUR },
-          ticks: { color: TEXT_COLOUR, stepSize: step },
-        },
-      },
+      scales: categoryAccuracyScales('models merged (N)', { min, max, step }),
       plugins: {
         title: { display: true, text: options.title ?? 'Merging many models', padding: { top: 4, bottom: 8 } },
         // Above the plot, so that it never covers data.

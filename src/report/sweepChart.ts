@@ -6,19 +6,17 @@
 
 import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem } from 'chart.js';
 
-import { percentRange } from './axisRange.js';
+import { categoryAccuracyScales, percentRange } from './axisRange.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { ENSEMBLE_LABEL } from './rows.js';
 import {
-  axisTitle,
   BASE_MEAN_DASH,
   BASE_MODEL_COLOUR,
   ENSEMBLE_COLOUR,
   ENSEMBLE_DASH,
   FIGURE,
   FONT_SIZES,
-  GRID_COLOUR,
   TEXT_COLOUR,
   variantColour,
   variantMarkerFilled,
@@ -126,24 +124,7 @@ export function sweepChartConfig(data: SweepChartData, options: SweepChartOption
     data: { labels: [...data.ticks], datasets },
     options: {
       layout: { padding: { top: 4, right: 16, left: 4, bottom: 4 } },
-      scales: {
-        x: {
-          type: 'category',
-          // Half a step of margin at both ends, so that the first and last markers are not cut.
-          offset: true,
-          title: axisTitle(data.axis),
-          grid: { color: GRID_COLOUR },
-          ticks: { color: TEXT_COLOUR },
-        },
-        y: {
-          type: 'linear',
-          min,
-          max,
-          title: axisTitle('test accuracy (%)'),
-          grid: { color: GRID_COLOUR },
-          ticks: { color: TEXT_COLOUR, stepSize: step },
-        },
-      },
+      scales: categoryAccuracyScales(data.axis, { min, max, step }),
       plugins: {
         title: { display: true, text: options.title ?? `Test accuracy against ${data.axis}`, padding: { top: 4, bottom: data.fixed ? 2 : 8 } },
         subtitle: { display: data.fixed.length > 0, text: data.fixed, font: { size: FONT_SIZES.legend }, color: TEXT_COLOUR, padding: { bottom: 8 } },

@@ -5,15 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE } from '../../src/run/runLock.js';
 import { isJobDone, readPlan } from '../../src/sweep/plan.js';
 import { runInProcess } from '../cli/inProcess.js';
+import { writeTinyRecipe } from './tinyRecipe.js';
 
-const recipe = `
-name: tiny
-data: { dataset: mnist, split: { train: 400, merge: 200, test: 200 } }
-model: { family: mlp, config: { hidden: [12] } }
-train: { models: 2, epochs: 1, batchSize: 50 }
-align: { methods: [none, permutation] }
-merge: { alphas: [uniform] }
-`;
 
 const sweepFile = `
 name: widths
@@ -29,7 +22,7 @@ describe('a sweep run by the local executor', () => {
   let first: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    writeFileSync(join(dir, 'tiny.yaml'), recipe);
+    writeTinyRecipe(dir);
     writeFileSync(join(dir, 'sweep.yaml'), sweepFile);
     first = await runInProcess(['sweep', 'submit', join(dir, 'sweep.yaml'), '--dir', out, '--jobs', '2', '--threads', '1']);
   }, 300_000);

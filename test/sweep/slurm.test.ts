@@ -12,6 +12,7 @@ import { formatSweepStatus, sweepStatus, taskLogPath, type SweepStatus } from '.
 import { loadSweepFile } from '../../src/sweep/sweepFile.js';
 import { readSweepMetrics } from '../../src/sweep/sweepMetrics.js';
 import { slurmClient, startSlurmCluster } from './slurmCluster.js';
+import { writeTinyRecipe } from './tinyRecipe.js';
 
 /**
  * A sweep of 2 widths × 2 seeds of a tiny MLP, run on a real single-node Slurm cluster (started as
@@ -25,17 +26,7 @@ const unavailable = 'unavailable' in cluster ? cluster.unavailable : undefined;
 if (unavailable) console.warn(`test/sweep/slurm.test.ts skipped: ${unavailable}`);
 
 const root = mkdtempSync(join(tmpdir(), 'merge-train-slurm-sweep-'));
-writeFileSync(
-  join(root, 'tiny.yaml'),
-  `
-name: tiny
-data: { dataset: mnist, split: { train: 300, merge: 200, test: 200 } }
-model: { family: mlp, config: { hidden: [8] } }
-train: { models: 2, epochs: 2, batchSize: 50 }
-align: { methods: [none, permutation] }
-merge: { alphas: [uniform] }
-`,
-);
+writeTinyRecipe(root, 2);
 writeFileSync(join(root, 'widths.yaml'), 'name: widths\nrecipe: tiny.yaml\ngrid:\n  model.config.hidden: [[8], [16]]\nrepeats: 2\n');
 
 afterAll(async () => {

@@ -10,19 +10,10 @@ import { formatSweepStatus, sweepStatus } from '../../src/sweep/slurmStatus.js';
 import { readSubmitted } from '../../src/sweep/slurmSubmissions.js';
 import { loadSweepFile } from '../../src/sweep/sweepFile.js';
 import { InputError } from '../../src/util/errors.js';
+import { writeTinyRecipe } from './tinyRecipe.js';
 
 const root = mkdtempSync(join(tmpdir(), 'merge-train-slurm-executor-'));
-writeFileSync(
-  join(root, 'tiny.yaml'),
-  `
-name: tiny
-data: { dataset: mnist, split: { train: 300, merge: 200, test: 200 } }
-model: { family: mlp, config: { hidden: [8] } }
-train: { models: 2, epochs: 1, batchSize: 50 }
-align: { methods: [none, permutation] }
-merge: { alphas: [uniform] }
-`,
-);
+writeTinyRecipe(root);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 writeFileSync(join(root, 'widths.yaml'), 'name: widths\nrecipe: tiny.yaml\ngrid:\n  model.config.hidden: [[8], [16]]\n');
 

@@ -5,19 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { planSweep } from '../../src/sweep/plan.js';
 import { loadSweepFile } from '../../src/sweep/sweepFile.js';
 import { InputError } from '../../src/util/errors.js';
+import { writeTinyRecipe } from './tinyRecipe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'merge-train-sweep-plan-'));
-writeFileSync(
-  join(dir, 'tiny.yaml'),
-  `
-name: tiny
-data: { dataset: mnist, split: { train: 300, merge: 200, test: 200 } }
-model: { family: mlp, config: { hidden: [8] } }
-train: { models: 2, epochs: 1, batchSize: 50 }
-align: { methods: [none, permutation] }
-merge: { alphas: [uniform] }
-`,
-);
+writeTinyRecipe(dir);
 
 /** Writes a sweep file beside the tiny recipe and loads it. */
 async function sweepOf(text: string) {
