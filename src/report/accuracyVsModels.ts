@@ -3,9 +3,10 @@
  * variant, beside the logit ensemble of the same models and the mean base model (± std).
  */
 
-import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem, type Plugin } from 'chart.js';
+import type { ChartConfiguration, ChartDataset, Plugin } from 'chart.js';
 
 import { categoryAccuracyScales, percentRange } from './axisRange.js';
+import { referenceLegend } from './referenceLegend.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
 
 import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
@@ -165,23 +166,7 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
       scales: categoryAccuracyScales('models merged (N)', { min, max, step }),
       plugins: {
         title: { display: true, text: options.title ?? 'Merging many models', padding: { top: 4, bottom: 8 } },
-        // Above the plot, so that it never covers data.
-        legend: {
-          position: 'top',
-          labels: {
-            usePointStyle: true,
-            // Markers a little larger than in the plot; a reference's line as long as its marker box.
-            boxWidth: 16,
-            boxHeight: 10,
-            // References show their dashed line; merge variants their marker, which names the strategy.
-            // (Legend items of point styles take the marker's style, which has no dash: it is set here.)
-            generateLabels: (chart) =>
-              Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item: LegendItem) => {
-                const dash = item.datasetIndex === undefined ? undefined : referenceDashes.get(item.datasetIndex);
-                return dash ? { ...item, pointStyle: 'line', lineDash: [...dash], lineWidth: 2 } : item;
-              }),
-          },
-        },
+        legend: referenceLegend(referenceDashes),
       },
     },
     plugins: [errorBars<'line'>([...mergeErrors, { datasetIndex: datasets.length - 1, errors: stds, colour: BASE_MODEL_COLOUR }], 'before'), offScaleValues(offScale)],

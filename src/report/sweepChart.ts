@@ -4,9 +4,10 @@
  * one sample standard deviation.
  */
 
-import { Chart, type ChartConfiguration, type ChartDataset, type LegendItem } from 'chart.js';
+import type { ChartConfiguration, ChartDataset } from 'chart.js';
 
 import { categoryAccuracyScales, percentRange } from './axisRange.js';
+import { referenceLegend } from './referenceLegend.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { ENSEMBLE_LABEL } from './rows.js';
@@ -128,21 +129,7 @@ export function sweepChartConfig(data: SweepChartData, options: SweepChartOption
       plugins: {
         title: { display: true, text: options.title ?? `Test accuracy against ${data.axis}`, padding: { top: 4, bottom: data.fixed ? 2 : 8 } },
         subtitle: { display: data.fixed.length > 0, text: data.fixed, font: { size: FONT_SIZES.legend }, color: TEXT_COLOUR, padding: { bottom: 8 } },
-        // Above the plot, so that it never covers data.
-        legend: {
-          position: 'top',
-          labels: {
-            usePointStyle: true,
-            boxWidth: 16,
-            boxHeight: 10,
-            // References show their dashed line (a point style's legend item has no dash of its own).
-            generateLabels: (chart) =>
-              Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item: LegendItem) => {
-                const dash = item.datasetIndex === undefined ? undefined : referenceDashes.get(item.datasetIndex);
-                return dash ? { ...item, pointStyle: 'line', lineDash: [...dash], lineWidth: 2 } : item;
-              }),
-          },
-        },
+        legend: referenceLegend(referenceDashes),
       },
     },
     plugins: [errorBars<'line'>(bars, 'before')],
