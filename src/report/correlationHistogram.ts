@@ -14,7 +14,7 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import type { SpaceCorrelations } from '../artifacts/metrics.js';
 import { histogram01, type Histogram } from './alphaHistogram.js';
 import { renderDrawing, type DrawingSize, type Figure, type FigureSize } from './render.js';
-import { AXIS_COLOUR, categoricalColour, cssFont, FIGURE, fillVerticalText, FONT_SIZES, GRID_COLOUR, TEXT_COLOUR, withOpacity } from './theme.js';
+import { AXIS_COLOUR, categoricalColour, cssFont, FIGURE, fillHeading, fillVerticalText, FONT_SIZES, GRID_COLOUR, TEXT_COLOUR, withOpacity } from './theme.js';
 
 /** Options of {@link renderCorrelationHistograms}. */
 export interface CorrelationHistogramOptions extends FigureSize {
@@ -253,13 +253,7 @@ function drawPanel(ctx: SKRSContext2D, panel: CorrelationPanel, layout: Correlat
 
 /** Draws `layout`: title, legend, column headers, the panels, then the shared axis titles. */
 function drawCorrelations(ctx: SKRSContext2D, layout: CorrelationLayout, title: string): void {
-  ctx.fillStyle = TEXT_COLOUR;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  ctx.font = cssFont(FONT_SIZES.title, 'bold');
-  ctx.fillText(title, layout.width / 2, HEADER.title);
-  ctx.font = cssFont(FONT_SIZES.legend);
-  ctx.fillText(`per feature space: histogram of each unit's top-1 and top-2 values, ${layout.bins} bins over [0, 1]`, layout.width / 2, HEADER.subtitle);
+  fillHeading(ctx, layout.width, title, HEADER.title, [[`per feature space: histogram of each unit's top-1 and top-2 values, ${layout.bins} bins over [0, 1]`, HEADER.subtitle]]);
   drawLegend(ctx, layout.width);
 
   const firstRow = layout.panels.slice(0, layout.columns);

@@ -14,7 +14,7 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import { ensure } from '../util/errors.js';
 import { renderDrawing, type DrawingSize, type Figure, type FigureSize } from './render.js';
 import { pearson, spearman } from '../util/statistics.js';
-import { alphaColour, alphaColourStops, AXIS_COLOUR, cssFont, FIGURE, fillVerticalText, FONT_SIZES, OKABE_ITO, rgbCss, TEXT_COLOUR, type Rgb } from './theme.js';
+import { alphaColour, alphaColourStops, AXIS_COLOUR, cssFont, FIGURE, fillHeading, fillVerticalText, FONT_SIZES, OKABE_ITO, rgbCss, TEXT_COLOUR, type Rgb } from './theme.js';
 import type { AlphaMaskSet } from './types.js';
 
 /** Options of {@link renderFisherVsLearned}. */
@@ -336,18 +336,10 @@ function drawColourBar(ctx: SKRSContext2D, layout: FisherLearnedLayout): void {
 }
 
 function drawFigure(ctx: SKRSContext2D, layout: FisherLearnedLayout, title: string): void {
-  ctx.fillStyle = TEXT_COLOUR;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  ctx.font = cssFont(FONT_SIZES.title, 'bold');
-  ctx.fillText(title, layout.width / 2, HEADER.title);
-  ctx.font = cssFont(FONT_SIZES.legend);
-  ctx.fillText(
-    `per layer (bias pooled with its weight; vector-only layers left out): entries on a ${layout.bins}×${layout.bins} grid, log colour scale`,
-    layout.width / 2,
-    HEADER.subtitle,
-  );
-  ctx.fillText('dashed: learned = Fisher · r: Pearson correlation · ρ: Spearman rank correlation', layout.width / 2, HEADER.subtitle2);
+  fillHeading(ctx, layout.width, title, HEADER.title, [
+    [`per layer (bias pooled with its weight; vector-only layers left out): entries on a ${layout.bins}×${layout.bins} grid, log colour scale`, HEADER.subtitle],
+    ['dashed: learned = Fisher · r: Pearson correlation · ρ: Spearman rank correlation', HEADER.subtitle2],
+  ]);
 
   layout.panels.forEach((panel, i) => drawPanel(ctx, panel, layout, i % layout.columns === 0));
   drawColourBar(ctx, layout);

@@ -212,6 +212,20 @@ export function tint(colour: string, amount: number): string {
   return `#${channels.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/**
+ * Writes a drawn figure's heading centred across `width`: the title in bold with its top at `top`,
+ * then each subtitle line (legend size) with its top where given. Leaves the text centred, top-aligned.
+ */
+export function fillHeading(ctx: SKRSContext2D, width: number, title: string, top: number, subtitles: readonly (readonly [text: string, top: number])[]): void {
+  ctx.fillStyle = TEXT_COLOUR;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  ctx.font = cssFont(FONT_SIZES.title, 'bold');
+  ctx.fillText(title, width / 2, top);
+  ctx.font = cssFont(FONT_SIZES.legend);
+  for (const [text, lineTop] of subtitles) ctx.fillText(text, width / 2, lineTop);
+}
+
 /** Writes `text` turned a quarter left (as a y-axis title reads), centred at (x, y), in the context's font and colour. */
 export function fillVerticalText(ctx: SKRSContext2D, text: string, x: number, y: number): void {
   ctx.save();
