@@ -34,7 +34,8 @@ export interface PointVariant {
  */
 export function pointVariants(recipe: Recipe): PointVariant[] {
   const dataset = datasets.get(recipe.data.dataset);
-  const spec = families.get(recipe.model.family).build(recipe.model.config, dataset.inputShape, dataset.numClasses);
+  const family = families.get(recipe.model.family);
+  const spec = family.build(family.configSchema.parse(recipe.model.config), dataset.inputShape, dataset.numClasses);
   const alignments = recipe.align.methods.map((method) => alignmentOf(alignSettings(method, recipe), spec));
   const merges = recipe.merge.alphas.map((alpha) => ({ method: alpha, options: mergeSettings(alpha, recipe).options }));
   // As the run labels them (runRecipe), so that a sweep of one point names its merges as its run does.
@@ -64,7 +65,7 @@ export interface PointMerge {
 export function pointMerges(merges: readonly MergeMetrics[], variants: readonly PointVariant[], where: string): PointMerge[] {
   const found = variants.map((variant) => {
     const matches = merges.filter((m) => m.settings !== undefined && sameSettings(m.settings.align, variant.align) && sameSettings(m.settings.merge, variant.merge));
-    if (matches.length === 0) throw new InputError(`${where}: its metrics.json has no merge ${variant.label} with the point's settings; run the point first (merge-train sweep run)`);
+    if (matches.length === 0) throw new InputError(`${where}: its metrics.json has no merge ${variant.label} with the point's settings; run the point first (merge-train sweep submit)`);
     if (matches.length > 1) {
       const labels = matches.map((m) => m.label ?? m.key ?? m.alpha).join(', ');
       throw new InputError(`${where}: ${matches.length} merges have the settings of ${variant.label} (${labels}); metrics.json does not record what tells them apart`);
