@@ -3,11 +3,11 @@
  * variant, beside the logit ensemble of the same models and the mean base model (± std).
  */
 
-import type { ChartConfiguration, ChartDataset, Plugin } from 'chart.js';
+import type { ChartConfiguration, Plugin } from 'chart.js';
 
 import { categoryAccuracyScales, percentRange } from './axisRange.js';
-import { referenceLegend } from './referenceLegend.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
+import { MARKER_RADIUS, referenceLegend, referenceLine, variantLine, type Line } from './lineSeries.js';
 
 import type { ManyReference, RunMetrics } from '../artifacts/metrics.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
@@ -18,12 +18,10 @@ import {
   cssFont,
   ENSEMBLE_COLOUR,
   ENSEMBLE_DASH,
-  FIGURE,
   FONT_SIZES,
   markerStyle,
   TEXT_COLOUR,
   variantColour,
-  variantMarkerFilled,
 } from './theme.js';
 
 /** The `many` field of metrics.json: merges of N models and their references per N. */
@@ -38,9 +36,6 @@ export interface AccuracyVsModelsOptions extends FigureSize {
 /** Legend name of the mean base model's line. */
 export const MEAN_BASE_LABEL = 'mean base model (± std)';
 
-/** Marker radius in px of merge variants; references get smaller ones so that merges stay in front. */
-const MARKER_RADIUS = 5;
-const REFERENCE_MARKER_RADIUS = 3;
 /**
  * A merge this many points or more below the lowest reference (mean base model less its std, or the
  * ensemble) has collapsed: it is pinned to the bottom of the axis with its value written beside it, so
@@ -75,8 +70,6 @@ function offScaleValues(points: readonly OffScale[]): Plugin<'line'> {
   };
 }
 
-type Line = ChartDataset<'line', (number | null)[]>;
-
 /**
  * The Chart.js configuration behind {@link renderAccuracyVsModels}; exposed for tests and custom rendering.
  * The x axis is categorical with exactly the N values present (2, 4, 8 are evenly spaced, as on a log2 axis).
@@ -96,44 +89,15 @@ export function accuracyVsModelsConfig(many: ManyModels, options: AccuracyVsMode
       data[column(m.models)] = toPercent(m.testAccuracy);
       if (m.acrossRepeats) errors[column(m.models)] = toPercent(m.acrossRepeats.testAccuracyStd);
     }
-    const colour = variantColour(i);
-    if (errors.some((e) => e !== null)) mergeErrors.push({ datasetIndex: i, errors, colour });
-    return {
-      label,
-      data,
-      borderColor: colour,
-      backgroundColor: colour,
-      pointBackgroundColor: variantMarkerFilled(i) ? colour : FIGURE.background,
-      pointBorderColor: colour,
-      pointBorderWidth: 1.5,
-      pointStyle: markerStyle(strategies.indexOf(strategy)),
-      pointRadius: MARKER_RADIUS,
-      borderWidth: 2,
-      // A variant missing at some N is still one line: markers show where it was measured.
-      spanGaps: true,
-      fill: false,
-      // A marker pinned to the bottom of the axis is drawn whole.
-      clip: MARKER_RADIUS + 2,
-    };
+    if (errors.some((e) => e !== null)) mergeErrors.push({ datasetIndex: i, errors, colour: variantColour(i) });
+    // A marker pinned to the bottom of the axis is drawn whole.
+    return { ...variantLine(label, data, i, markerStyle(strategies.indexOf(strategy))), clip: MARKER_RADIUS + 2 };
   });
 
   const reference = (label: string, colour: string, dash: readonly number[], values: (r: ManyReference) => number): Line => {
     const data = counts.map<number | null>(() => null);
     for (const r of many.references) data[column(r.models)] = toPercent(values(r));
-    return {
-      label,
-      data,
-      borderColor: colour,
-      backgroundColor: colour,
-      pointBackgroundColor: colour,
-      pointBorderColor: colour,
-      pointStyle: 'circle',
-      pointRadius: REFERENCE_MARKER_RADIUS,
-      borderWidth: 2,
-      borderDash: [...dash],
-      spanGaps: true,
-      fill: false,
-    };
+    return referenceLine(label, data, colour, dash);
   };
   const ensemble = reference(ENSEMBLE_LABEL, ENSEMBLE_COLOUR, ENSEMBLE_DASH, (r) => r.ensemble.testAccuracy);
   const meanBase = reference(MEAN_BASE_LABEL, BASE_MODEL_COLOUR, BASE_MEAN_DASH, (r) => r.meanBase.testAccuracy);

@@ -4,11 +4,11 @@
  * one sample standard deviation.
  */
 
-import type { ChartConfiguration, ChartDataset } from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 
 import { categoryAccuracyScales, percentRange } from './axisRange.js';
-import { referenceLegend } from './referenceLegend.js';
 import { errorBars, type DatasetErrors } from './errorBars.js';
+import { referenceLegend, referenceLine, variantLine } from './lineSeries.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { ENSEMBLE_LABEL } from './rows.js';
 import {
@@ -16,11 +16,9 @@ import {
   BASE_MODEL_COLOUR,
   ENSEMBLE_COLOUR,
   ENSEMBLE_DASH,
-  FIGURE,
   FONT_SIZES,
   TEXT_COLOUR,
   variantColour,
-  variantMarkerFilled,
 } from './theme.js';
 
 /** One line of the figure: means and standard deviations in %, one per tick (null where not measured). */
@@ -57,12 +55,6 @@ export interface SweepChartOptions extends FigureSize {
 /** Legend name of the mean base model's line. */
 export const SWEEP_MEAN_BASE_LABEL = 'mean base model';
 
-/** Marker radius in px of merges; references get smaller ones so that merges stay in front. */
-const MARKER_RADIUS = 5;
-const REFERENCE_MARKER_RADIUS = 3;
-
-type Line = ChartDataset<'line', (number | null)[]>;
-
 /** A line's values within ± its spread, for the y axis's range. */
 function extent({ means, stds }: SweepLine): number[] {
   return means.flatMap((mean, i) => (mean === null ? [] : [mean - (stds[i] ?? 0), mean + (stds[i] ?? 0)]));
@@ -73,42 +65,11 @@ function extent({ means, stds }: SweepLine): number[] {
  * categorical: the axis's values evenly spaced in order (0.01, 0.1, 1 as on a log axis).
  */
 export function sweepChartConfig(data: SweepChartData, options: SweepChartOptions = {}): ChartConfiguration<'line', (number | null)[]> {
-  const merges: Line[] = data.merges.map(({ label, variant, means }) => {
-    const colour = variantColour(variant);
-    return {
-      label,
-      data: [...means],
-      borderColor: colour,
-      backgroundColor: colour,
-      pointBackgroundColor: variantMarkerFilled(variant) ? colour : FIGURE.background,
-      pointBorderColor: colour,
-      pointBorderWidth: 1.5,
-      pointStyle: 'circle',
-      pointRadius: MARKER_RADIUS,
-      borderWidth: 2,
-      // A variant missing at some value is still one line: markers show where it was measured.
-      spanGaps: true,
-      fill: false,
-    };
-  });
-  const reference = (label: string, colour: string, dash: readonly number[], line: SweepLine): Line => ({
-    label,
-    data: [...line.means],
-    borderColor: colour,
-    backgroundColor: colour,
-    pointBackgroundColor: colour,
-    pointBorderColor: colour,
-    pointStyle: 'circle',
-    pointRadius: REFERENCE_MARKER_RADIUS,
-    borderWidth: 2,
-    borderDash: [...dash],
-    spanGaps: true,
-    fill: false,
-  });
+  const merges = data.merges.map(({ label, variant, means }) => variantLine(label, means, variant, 'circle'));
   const datasets = [
     ...merges,
-    reference(ENSEMBLE_LABEL, ENSEMBLE_COLOUR, ENSEMBLE_DASH, data.ensemble),
-    reference(SWEEP_MEAN_BASE_LABEL, BASE_MODEL_COLOUR, BASE_MEAN_DASH, data.meanBase),
+    referenceLine(ENSEMBLE_LABEL, data.ensemble.means, ENSEMBLE_COLOUR, ENSEMBLE_DASH),
+    referenceLine(SWEEP_MEAN_BASE_LABEL, data.meanBase.means, BASE_MODEL_COLOUR, BASE_MEAN_DASH),
   ];
   const referenceDashes = new Map<number, readonly number[]>([
     [merges.length, ENSEMBLE_DASH],
