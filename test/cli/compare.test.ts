@@ -11,16 +11,7 @@ import { sampleMetrics } from '../report/fixtures.js';
 import { decodePng, hasColour, looksLikeSvg, shapesIn, subpaths } from '../report/pixels.js';
 import { sampleRepeatMetrics } from '../report/repeatFixtures.js';
 import { runInProcess } from './inProcess.js';
-import type { CliResult } from './runCli.js';
-
-/** Bad input is refused with exactly one line on stderr, naming the problem, and exit code 2. */
-function expectRefusal(result: CliResult, pattern: RegExp): void {
-  expect(result.code).toBe(2);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^merge-train: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { expectRefusal } from './expectRefusal.js';
 
 /** Merges dropped from the "wide" run, so that each run has rows the other lacks. */
 const ONLY_NARROW = ['cca · uniform', 'cca · learned (fisher init)'];

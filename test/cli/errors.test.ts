@@ -1,18 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './runCli.js';
-
-/** Bad input is refused with exactly one line on stderr, naming the problem, and exit code 2. */
-function expectRefusal(result: CliResult, pattern: RegExp): void {
-  expect(result.code).toBe(2);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^merge-train: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
-}
+import { beforeAll, describe, it } from 'vitest';
+import { runCli } from './runCli.js';
+import { expectRefusal } from './expectRefusal.js';
 
 describe('merge-train refuses bad input with one line and exit code 2', () => {
   let dir: string;

@@ -15,16 +15,9 @@ import { rawFile } from '../io/rawSafetensors.js';
 import { runInProcess } from './inProcess.js';
 import { artifactHashes, leftovers, results } from './killRun.js';
 import { runCli, type CliResult } from './runCli.js';
+import { expectRefusal } from './expectRefusal.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** A refusal: exit code 2 and one line `merge-train: ...` matching `pattern`, no stack trace. */
-function expectRefusal(result: CliResult, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(2);
-  expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
-  expect(result.stderr).toMatch(/^merge-train: /);
-  expect(result.stderr).toMatch(pattern);
-}
 
 /** A small run: seconds. */
 const recipe = `

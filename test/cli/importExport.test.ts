@@ -10,7 +10,7 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { disposeParams } from '../../src/nn/init.js';
 import { randomParams, specOf, torchStateDict, writeTorchFile } from '../interop/helpers.js';
 import { runInProcess } from './inProcess.js';
-import type { CliResult } from './runCli.js';
+import { expectRefusal } from './expectRefusal.js';
 
 /** A split small enough for seconds, in a recipe (import takes the split from --recipe or the dataset's defaults). */
 const tinyRecipe = `
@@ -18,14 +18,6 @@ name: imported
 seed: 5
 data: { dataset: mnist, split: { train: 300, merge: 200, test: 200 } }
 `;
-
-/** Exit code 2 and one line on stderr matching `pattern`. */
-function expectRefusal(result: CliResult, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(2);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('merge-train import and export', () => {
   const dir = mkdtempSync(join(tmpdir(), 'merge-train-import-'));
