@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { readKeyedRecord } from '../io/keyedRecord.js';
 
 /**
  * The record of one many-model merge: which strategy merged which base models with which alignment
@@ -49,14 +50,8 @@ export async function writeManyResult(path: string, result: ManyResult): Promise
 }
 
 /** The record at `path`, when it is one (of key `key`, when given); anything else reads as none. */
-export async function readManyResult(path: string, key?: string): Promise<ManyResult | undefined> {
-  if (!existsSync(path)) return undefined;
-  try {
-    const parsed = manyResultSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    return parsed.success && (key === undefined || parsed.data.key === key) ? parsed.data : undefined;
-  } catch {
-    return undefined; // unreadable: the strategy runs again and rewrites it
-  }
+export function readManyResult(path: string, key?: string): Promise<ManyResult | undefined> {
+  return readKeyedRecord(path, manyResultSchema, key);
 }
 
 /** Every readable record in `folder`, in file-name order. */

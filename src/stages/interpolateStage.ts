@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -14,6 +12,7 @@ import {
 } from '../artifacts/checkpoint.js';
 import { maybeFinite } from '../artifacts/metrics.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { readKeyedRecord } from '../io/keyedRecord.js';
 import { accuracyBarrier, interpolateModels, lossBarrier } from '../merge/interpolation.js';
 import { hasBatchNorm } from '../nn/resetBatchNorm.js';
 import type { InterpolationSettings } from '../recipe/methodSettings.js';
@@ -54,14 +53,8 @@ export function interpolationPath(folder: string, key: string): string {
  * The curve saved at `path`, if the file holds one (and, given `key`, the one of that key); an
  * unreadable or foreign file reads as none, so the stage makes it again and writes over it.
  */
-export async function savedInterpolation(path: string, key?: string): Promise<InterpolationRecord | undefined> {
-  if (!existsSync(path)) return undefined;
-  try {
-    const parsed = interpolationRecordSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    return parsed.success && (key === undefined || parsed.data.key === key) ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function savedInterpolation(path: string, key?: string): Promise<InterpolationRecord | undefined> {
+  return readKeyedRecord(path, interpolationRecordSchema, key);
 }
 
 /**
