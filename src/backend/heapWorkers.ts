@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import type { WasmMemory, WasmModule } from '../linalg/wasmApi.js';
+import { wasmApi, type WasmMemory, type WasmModule } from '../linalg/wasmApi.js';
 import { heapKernelModule, heapKernels, heapMemory, type HeapKernels, type WasmHeapBackend } from './heapKernels.js';
 
 /**
@@ -11,9 +11,9 @@ import { heapKernelModule, heapKernels, heapMemory, type HeapKernels, type WasmH
  * work among themselves through atomic counters in the heap.
  */
 
-/** Kernels the workers can run, by index in the control block. */
-const KERNELS = ['gemm', 'convFilterGrad'] as const satisfies readonly (keyof HeapKernels)[];
-type ParallelKernel = (typeof KERNELS)[number];
+/** Any kernel can run on the workers; the control block names it by its index in the module's exports. */
+type ParallelKernel = keyof HeapKernels;
+const kernelNames = (module: WasmModule): string[] => wasmApi.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
 
 /** Most arguments a parallel kernel takes. */
 const MAX_ARGS = 16;
@@ -65,7 +65,7 @@ function workers(backend: WasmHeapBackend): HeapWorker[] {
 
 function startWorker(module: WasmModule, memory: WasmMemory): HeapWorker {
   const control = new SharedArrayBuffer(4 * (ARGS + MAX_ARGS));
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, kernels: KERNELS } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, kernels: kernelNames(module) } });
   // Waiting for jobs forever: unreferenced, it does not keep Node from exiting.
   worker.unref();
   return { control: new Int32Array(control), sequence: 0 };
@@ -86,7 +86,7 @@ export function runHeapJobs(backend: WasmHeapBackend, kernel: ParallelKernel, jo
   if (jobs.length > pool.length + 1) throw new Error(`${jobs.length} jobs for ${pool.length + 1} threads`);
   const handed = jobs.slice(1).map((job, i) => {
     const worker = pool[i]!;
-    worker.control[KERNEL] = KERNELS.indexOf(kernel);
+    worker.control[KERNEL] = kernelNames(heapKernelModule(true)).indexOf(kernel);
     worker.control.set(job, ARGS);
     worker.sequence++;
     Atomics.store(worker.control, JOB, worker.sequence);

@@ -12,7 +12,7 @@ export interface WasmMemory {
 export type WasmModule = object;
 
 interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
+  Module: { new (bytes: Uint8Array): WasmModule; exports(module: WasmModule): { name: string; kind: string }[] };
   Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
   Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
 }

@@ -1,0 +1,81 @@
+  ;; SGD with momentum, as tfjs's MomentumOptimizer computes it (same float32 operations, same
+  ;; order): acc' = momentum * acc + grad; value' = value + (-rate) * acc'. Outputs may alias inputs.
+  (func $momentum (export "momentum") (param $value i32) (param $acc i32) (param $grad i32)
+      (param $outValue i32) (param $outAcc i32) (param $n i32) (param $momentum f32) (param $negRate f32)
+    (local $k i32) (local $n4 i32) (local $m v128) (local $c v128) (local $a v128) (local $off i32) (local $s f32)
+    (local.set $m (f32x4.splat (local.get $momentum)))
+    (local.set $c (f32x4.splat (local.get $negRate)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $off (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $off) (local.get $n4)))
+      (local.set $a (f32x4.add (f32x4.mul (local.get $m) (v128.load (i32.add (local.get $acc) (local.get $off))))
+                               (v128.load (i32.add (local.get $grad) (local.get $off)))))
+      (v128.store (i32.add (local.get $outValue) (local.get $off))
+        (f32x4.add (f32x4.mul (local.get $c) (local.get $a)) (v128.load (i32.add (local.get $value) (local.get $off)))))
+      (v128.store (i32.add (local.get $outAcc) (local.get $off)) (local.get $a))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (br $loop)))
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    (block $tdone (loop $tloop
+      (br_if $tdone (i32.ge_u (local.get $off) (local.get $n4)))
+      (local.set $s (f32.add (f32.mul (local.get $momentum) (f32.load (i32.add (local.get $acc) (local.get $off))))
+                             (f32.load (i32.add (local.get $grad) (local.get $off)))))
+      (f32.store (i32.add (local.get $outValue) (local.get $off))
+        (f32.add (f32.mul (local.get $negRate) (local.get $s)) (f32.load (i32.add (local.get $value) (local.get $off)))))
+      (f32.store (i32.add (local.get $outAcc) (local.get $off)) (local.get $s))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
+      (br $tloop))))
+
+  ;; out = max(x, 0) over n floats (ReLU; NaN stays NaN, as in tfjs); out may be x.
+  (func $relu (export "relu") (param $x i32) (param $out i32) (param $n i32)
+    (local $off i32) (local $end4 i32) (local $end i32) (local $zero v128)
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end4)))
+      (v128.store (i32.add (local.get $out) (local.get $off)) (f32x4.max (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $zero)))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (br $loop)))
+    (block $tdone (loop $tloop
+      (br_if $tdone (i32.ge_u (local.get $off) (local.get $end)))
+      (f32.store (i32.add (local.get $out) (local.get $off)) (f32.max (f32.load (i32.add (local.get $x) (local.get $off))) (f32.const 0)))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
+      (br $tloop))))
+
+  ;; out[i][j] = x[i][j] op v[j] for a row-major rows x cols float32 matrix x and a vector v over its
+  ;; columns (a bias or per-channel scale), op 0: x + v, 1: x - v, 2: v - x, 3: x * v; out may be x.
+  (func $rowVectorOp (export "rowVectorOp") (param $x i32) (param $v i32) (param $out i32) (param $rows i32) (param $cols i32) (param $op i32)
+    (local $i i32) (local $j i32) (local $cols4 i32) (local $row i32) (local $off i32) (local $a v128) (local $b v128) (local $s f32) (local $t f32)
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $row (i32.shl (i32.mul (local.get $i) (local.get $cols)) (i32.const 2)))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols4)))
+        (local.set $off (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $a (v128.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $b (v128.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2)))))
+        (v128.store (i32.add (local.get $out) (local.get $off))
+          (if (result v128) (i32.eqz (local.get $op)) (then (f32x4.add (local.get $a) (local.get $b)))
+            (else (if (result v128) (i32.eq (local.get $op) (i32.const 1)) (then (f32x4.sub (local.get $a) (local.get $b)))
+              (else (if (result v128) (i32.eq (local.get $op) (i32.const 2)) (then (f32x4.sub (local.get $b) (local.get $a)))
+                (else (f32x4.mul (local.get $a) (local.get $b)))))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $jloop)))
+      (block $tdone (loop $tloop
+        (br_if $tdone (i32.ge_u (local.get $j) (local.get $cols)))
+        (local.set $off (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $t (f32.load (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 2)))))
+        (f32.store (i32.add (local.get $out) (local.get $off))
+          (if (result f32) (i32.eqz (local.get $op)) (then (f32.add (local.get $s) (local.get $t)))
+            (else (if (result f32) (i32.eq (local.get $op) (i32.const 1)) (then (f32.sub (local.get $s) (local.get $t)))
+              (else (if (result f32) (i32.eq (local.get $op) (i32.const 2)) (then (f32.sub (local.get $t) (local.get $s)))
+                (else (f32.mul (local.get $s) (local.get $t)))))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $tloop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iloop))))
+
