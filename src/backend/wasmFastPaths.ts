@@ -7,6 +7,7 @@ import { wasmMaxPoolGradConfig } from './wasmMaxPoolGrad.js';
 import { wasmMomentumConfig } from './wasmMomentum.js';
 import { wasmReluConfig } from './wasmRelu.js';
 import { wasmRowVectorOpConfigs } from './wasmRowVectorOps.js';
+import { wasmShareDataConfigs } from './wasmShareData.js';
 import { wasmSumColumnsConfig } from './wasmSumColumns.js';
 import { wasmTransposeConfig } from './wasmTranspose.js';
 
@@ -21,7 +22,7 @@ let installed = false;
  * of whole rows (slow: one index per element) as row copies on the heap; and, as kernels in the
  * backend's own memory (heapKernels.wat), Transpose of the last two axes, Sum and Mean over leading
  * axes, the max-pool gradient, the SGD momentum step, Add, Sub and Multiply of a per-channel vector,
- * and Relu. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels.
+ * and Relu; Identity and same-dtype Cast share their input's data instead of copying it. Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels.
  * Idempotent.
  */
 export function installWasmFastPaths(): void {
@@ -38,6 +39,7 @@ export function installWasmFastPaths(): void {
   replaceKernel(wasmMomentumConfig());
   for (const config of wasmRowVectorOpConfigs()) replaceKernel(config);
   replaceKernel(wasmReluConfig());
+  for (const config of wasmShareDataConfigs()) replaceKernel(config);
 }
 
 /** Registers `config`, in place of the backend's own kernel of that name if there is one. */

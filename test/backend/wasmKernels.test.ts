@@ -366,6 +366,21 @@ describe("merge-train's wasm kernels", () => {
     expect(wasm['ours then ours']).toEqual(cpu['ours then ours']);
   });
 
+  it('shares data for Identity and same-dtype Cast: values kept after the source is disposed, memory freed with the last reference', async () => {
+    await tf.setBackend('wasm');
+    const before = live();
+    const x = tf.tensor2d([[1, -2], [3, 4.5]]);
+    const copies = [tf.engine().runKernel('Identity', { x }) as tf.Tensor, tf.cast(x, 'float32'), x.clone()];
+    const ints = tf.tensor1d([1, 2], 'int32');
+    const widened = tf.cast(ints, 'float32');
+    x.dispose();
+    for (const copy of copies) expect(Array.from(copy.dataSync())).toEqual([1, -2, 3, 4.5]);
+    expect(widened.dtype).toBe('float32');
+    expect(Array.from(widened.dataSync())).toEqual([1, 2]);
+    tf.dispose([...copies, widened, ints]);
+    expect(live()).toEqual(before);
+  });
+
   it('refuses NCHW with a clear error', async () => {
     await tf.setBackend('wasm');
     const before = live();
