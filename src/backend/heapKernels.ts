@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import v8 from 'node:v8';
 import { wasmApi, type WasmMemory, type WasmModule } from '../linalg/wasmApi.js';
-import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heapKernelsBinary.js';
+import {
+  HEAP_KERNELS_BASE64,
+  HEAP_KERNELS_RELAXED_BASE64,
+  HEAP_KERNELS_SHARED_BASE64,
+  HEAP_KERNELS_SHARED_RELAXED_BASE64,
+} from './heapKernelsBinary.js';
 
 /**
  * merge-train's float32 kernels that run inside tfjs-backend-wasm's own memory, on its tensors'
@@ -33,6 +39,20 @@ export interface HeapKernels {
     a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, M: number, K: number,
     N: number, chunk: number, counter: number, bias: number, relu: number, work: number,
   ): void;
+  /** Per row part q, float64 partials[q] = column sums of x - mean, or of (x - mean)^2 when square: see wasmBatchNorm.ts. */
+  batchNormMoments(x: number, mean: number, rows: number, cols: number, square: number, parts: number, counter: number, partials: number, work: number): void;
+  /** Per row part q, float64 partials[q] = [column sums of g, of g (x - mean)], g = dy (ReLU-masked when relu): see wasmBatchNorm.ts. */
+  batchNormGradSums(
+    x: number, dy: number, mean: number, scale: number, beta: number, relu: number, rows: number, cols: number, parts: number, counter: number,
+    partials: number, work: number,
+  ): void;
+  /** y = (x - mean) scale + beta per column (then ReLU when relu), over the row parts claimed: see wasmBatchNorm.ts. */
+  batchNormApply(x: number, mean: number, scale: number, beta: number, y: number, rows: number, cols: number, relu: number, parts: number, counter: number): void;
+  /** dx = scale (g - a - (x - mean) b) per column, g as in batchNormGradSums, over the row parts claimed: see wasmBatchNorm.ts. */
+  batchNormGradApply(
+    x: number, dy: number, mean: number, scale: number, beta: number, relu: number, a: number, b: number, dx: number, rows: number, cols: number,
+    parts: number, counter: number,
+  ): void;
   /** Parts of the convolution filter gradient as a GEMM, claimed from the i32 at `counter`: see wasmConv2DBackpropFilter.ts. */
   convFilterGrad(x: number, dy: number, partials: number, desc: number, parts: number, counter: number, work: number): void;
 }
@@ -49,11 +69,33 @@ export interface WasmHeapBackend {
 const compiled = new Map<boolean, WasmModule>();
 const instances = new WeakMap<object, HeapKernels>();
 
-/** The kernels' compiled module, importing a shared memory or not. */
+/** Set to 0 to run the kernels without relaxed SIMD where the engine has it (to compare the two). */
+export const RELAXED_SIMD_VARIABLE = 'MERGE_TRAIN_RELAXED_SIMD';
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether the kernels use relaxed SIMD's fused multiply-add (the GEMM's inner tile), decided once:
+ * where the engine validates the relaxed variant, after switching on the flag Node 20's V8 keeps it
+ * behind (newer engines have it by default), unless {@link RELAXED_SIMD_VARIABLE} is 0.
+ */
+export function heapKernelsRelaxed(): boolean {
+  if (relaxed === undefined) {
+    const bytes = Buffer.from(HEAP_KERNELS_RELAXED_BASE64, 'base64');
+    const wanted = process.env[RELAXED_SIMD_VARIABLE] !== '0';
+    if (wanted && !wasmApi.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    relaxed = wanted && wasmApi.validate(bytes);
+  }
+  return relaxed;
+}
+
+/** The kernels' compiled module, importing a shared memory or not (relaxed SIMD where {@link heapKernelsRelaxed}). */
 export function heapKernelModule(shared: boolean): WasmModule {
   let module = compiled.get(shared);
   if (!module) {
-    module = new wasmApi.Module(Uint8Array.from(Buffer.from(shared ? HEAP_KERNELS_SHARED_BASE64 : HEAP_KERNELS_BASE64, 'base64')));
+    const fused = heapKernelsRelaxed();
+    const base64 = shared ? (fused ? HEAP_KERNELS_SHARED_RELAXED_BASE64 : HEAP_KERNELS_SHARED_BASE64) : fused ? HEAP_KERNELS_RELAXED_BASE64 : HEAP_KERNELS_BASE64;
+    module = new wasmApi.Module(Uint8Array.from(Buffer.from(base64, 'base64')));
     compiled.set(shared, module);
   }
   return module;

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs';
 import { InputError } from '../util/errors.js';
 import { parallelism } from '../util/parallelism.js';
 import { WASM_KERNELS_SWITCH, wasmContractBreaches, wasmKernelsRefused } from './wasmContract.js';
+import { heapKernelsRelaxed } from './heapKernels.js';
 import { installWasmFastPaths } from './wasmFastPaths.js';
 import { initWasmWithThreads } from './wasmThreads.js';
 
@@ -78,7 +79,7 @@ function startWasmKernels(refused: string | undefined): void {
 
 /** Whether merge-train's own wasm kernels and threads run, or why not (for the record of a run). */
 export function wasmKernelsState(): string {
-  return wasmKernelsOff === undefined ? 'on' : `off (${wasmKernelsOff})`;
+  return wasmKernelsOff === undefined ? `on${heapKernelsRelaxed() ? ', relaxed SIMD' : ''}` : `off (${wasmKernelsOff})`;
 }
 
 /**

@@ -43,7 +43,7 @@ describe('the wasm backend internals merge-train uses', () => {
 
   it(`are all left alone with ${WASM_KERNELS_SWITCH}=off: the stock backend, one thread, the same results`, async () => {
     const [on, off] = await Promise.all([startIn({}), startIn({ [WASM_KERNELS_SWITCH]: 'off' })]);
-    expect(on).toMatchObject({ threads: 2, momentumKernel: true, state: 'on' });
+    expect(on).toMatchObject({ threads: 2, momentumKernel: true, state: expect.stringMatching(/^on/) });
     expect(off).toMatchObject({ threads: 1, momentumKernel: false, state: `off (${WASM_KERNELS_SWITCH}=off)` });
     expect(off.product).toEqual(on.product);
   });
