@@ -10,7 +10,7 @@ import { namesList, nonFiniteParams } from '../train/trainModel.js';
 import { InputError } from '../util/errors.js';
 import { subSeed } from '../util/random.js';
 import { reduceToGroups, weightGroups, type Granularity, type WeightGroups } from './granularity.js';
-import { mergeModels, type AlphaMasks } from './mergeParams.js';
+import { mergeEntries, mergeModels, type AlphaMasks } from './mergeParams.js';
 
 /** How {@link learnAlphaMasks} optimises the merge weights. */
 export interface LearnAlphaOptions {
@@ -117,8 +117,15 @@ function groupWeights(logits: Record<string, tf.Tensor>, groups: WeightGroups, m
  */
 function mergedFromLogits(last: ParamMap, differences: ParamMap[], logits: Record<string, tf.Tensor>, groups: WeightGroups, frozen: ParamMap): ParamMap {
   const merged: ParamMap = { ...frozen };
-  const weights = groupWeights(logits, groups, differences.length);
+  let weights: Record<string, tf.Tensor[]> | undefined;
   for (const [n, group] of Object.entries(groups.groupOf)) {
+    const groupLogits = differences.map((_, k) => logits[weightName(group, k)]!);
+    if (tf.util.arraysEqual(groupLogits[0]!.shape, last[n]!.shape)) {
+      // A weight per entry: the merge and its gradient as fused passes (the same values).
+      merged[n] = mergeEntries(last[n]!, differences.map((d) => d[n]!), groupLogits, weightsFromLogits);
+      continue;
+    }
+    weights ??= groupWeights(logits, groups, differences.length);
     merged[n] = weights[group]!.reduce((sum, w, k) => tf.add(sum, tf.mul(w, differences[k]![n]!)), last[n]!);
   }
   return merged;

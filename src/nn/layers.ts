@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTraining } from './batchNormKernels.js';
 import type { AffineLayer, BatchNormLayer, ConvLayer, ForwardContext, ParamMap } from './spec.js';
 
 /** Looks up a parameter by name; a missing one is a bug in the family, not user input. */
@@ -61,18 +62,31 @@ export function batchNormEpsilon(layer: BatchNormLayer): number {
  * {@link batchNormAffine} (equal up to rounding), whose gradient is cheaper.
  */
 export function batchNorm(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, context?: ForwardContext): tf.Tensor {
-  if (!context?.batchNorm) return batchNormOutput(params, layer, x, context);
-  const out = context.training ? batchNormOutput(params, layer, x, context) : batchNormAffine(params, layer, x);
+  if (!context?.batchNorm) return batchNormOutput(params, layer, x, false, context);
+  const out = context.training ? batchNormOutput(params, layer, x, false, context) : batchNormAffine(params, layer, x);
   return context.batchNorm(layer, x, out);
 }
 
-function batchNormOutput(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, context?: ForwardContext): tf.Tensor {
+/**
+ * ReLU of {@link batchNorm}: the same as tf.relu(batchNorm(...)), hooks included (the context's
+ * `batchNorm` hook sees BatchNorm's output, before the ReLU). In training mode without a hook, on a
+ * backend with merge-train's BatchNorm kernels (src/nn/batchNormKernels.ts), the ReLU is fused into
+ * BatchNorm's forward and backward kernels.
+ */
+export function batchNormRelu(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, context?: ForwardContext): tf.Tensor {
+  if (context?.batchNorm || !context?.training) return tf.relu(batchNorm(params, layer, x, context));
+  return batchNormOutput(params, layer, x, true, context);
+}
+
+/** BatchNorm's output, then ReLU when `relu` (in training mode, fused into BatchNorm's kernels where the backend has them). */
+function batchNormOutput(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, relu: boolean, context?: ForwardContext): tf.Tensor {
   const gamma = param(params, layer.weight);
   const beta = param(params, layer.bias);
   if (!context?.training) {
-    return tf.batchNorm(x, param(params, layer.runningMean), param(params, layer.runningVar), beta, gamma, batchNormEpsilon(layer));
+    const out = tf.batchNorm(x, param(params, layer.runningMean), param(params, layer.runningVar), beta, gamma, batchNormEpsilon(layer));
+    return relu ? tf.relu(out) : out;
   }
-  return batchNormTraining(x, gamma, beta, batchNormEpsilon(layer), (mean, variance) => {
+  return batchNormTraining(x, gamma, beta, batchNormEpsilon(layer), relu, (mean, variance) => {
     if (!context.batchStats) return;
     const count = x.size / x.shape[x.shape.length - 1]!;
     // Only read outside the loss, so no gradient flows through these.
@@ -90,47 +104,6 @@ export function batchNormAffine(params: ParamMap, layer: BatchNormLayer, x: tf.T
   const scale = tf.mul(param(params, layer.weight), tf.rsqrt(tf.add(param(params, layer.runningVar), batchNormEpsilon(layer))));
   const shift = tf.sub(param(params, layer.bias), tf.mul(param(params, layer.runningMean), scale));
   return tf.add(tf.mul(x, scale), shift);
-}
-
-/**
- * Training-mode BatchNorm, y = gamma * (x - mean) / sqrt(var + eps) + beta with the batch's mean and
- * (biased) variance per channel, and its gradient in closed form: with x^ the normalised input,
- * dbeta = sum dy, dgamma = sum dy x^, dx = gamma / sqrt(var + eps) * (dy - dbeta / n - x^ dgamma / n).
- * Automatic differentiation of the same forward pass broadcasts [1, 1, 1, C] tensors against the
- * whole activation, which the wasm backend runs in a slow generic loop (measured: the BatchNorm
- * gradients were ~20% of a small VGG's training step); here every full-size operation broadcasts
- * along the last axis only. `report` sees the batch mean and biased variance.
- */
-function batchNormTraining(
-  x: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  epsilon: number,
-  report: (mean: tf.Tensor, variance: tf.Tensor) => void,
-): tf.Tensor {
-  const axes = x.shape.map((_, i) => i).slice(0, -1);
-  const count = x.size / x.shape[x.shape.length - 1]!;
-  const normalise = (input: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, save: tf.GradSaveFunc) => {
-    const mean = tf.mean(input, axes);
-    const centered = tf.sub(input, mean);
-    const variance = tf.mean(tf.square(centered), axes);
-    const inverseStd = tf.rsqrt(tf.add(variance, epsilon));
-    const normalised = tf.mul(centered, inverseStd);
-    report(mean, variance);
-    // Saved tensors outlive this function until the backward pass has used them.
-    save([normalised, inverseStd, scale]);
-    return {
-      value: tf.add(tf.mul(normalised, scale), shift),
-      gradFunc: (dy: tf.Tensor, [savedNormalised, savedInverseStd, savedScale]: tf.Tensor[]) => {
-        const dShift = tf.sum(dy, axes);
-        const dScale = tf.sum(tf.mul(dy, savedNormalised!), axes);
-        const centeredDy = tf.sub(tf.sub(dy, tf.div(dShift, count)), tf.mul(savedNormalised!, tf.div(dScale, count)));
-        return [tf.mul(centeredDy, tf.mul(savedScale!, savedInverseStd!)), dScale, dShift];
-      },
-    };
-  };
-  // customGrad's type lists the inputs and the save function as one union; this function takes three inputs.
-  return tf.customGrad(normalise as unknown as Parameters<typeof tf.customGrad>[0])(x, gamma, beta);
 }
 
 /** The four parameter names of BatchNorm layer `prefix` (PyTorch's names). */

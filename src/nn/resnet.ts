@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { SpecLayers } from './builders.js';
 import { defineFamily } from './family.js';
-import { batchNorm, channelsAsSamples, conv2d, dense, globalAveragePool } from './layers.js';
+import { batchNorm, batchNormRelu, channelsAsSamples, conv2d, dense, globalAveragePool } from './layers.js';
 import type { BatchNormLayer, ConvLayer, ForwardContext, ModelSpec, ParamMap } from './spec.js';
 
 const resnetConfig = z
@@ -90,8 +90,10 @@ export const resnetFamily = defineFamily({
     // (k - 1) / 2 on every side gives an odd kernel the output size 'same' gives it, at any stride.
     const padOf = (kernel: number, stride: number): 'same' | number => (config.padding === 'symmetric' && stride > 1 ? (kernel - 1) / 2 : 'same');
 
-    const convBn = (weights: ParamMap, { conv, kernel, norm }: ConvUnit, x: tf.Tensor4D, stride: number, context?: ForwardContext): tf.Tensor4D => {
+    /** A convolution, its BatchNorm if any, and then ReLU when `relu` (fused with the BatchNorm where the backend can). */
+    const convBn = (weights: ParamMap, { conv, kernel, norm }: ConvUnit, x: tf.Tensor4D, stride: number, context?: ForwardContext, relu = false): tf.Tensor4D => {
       const out = conv2d(weights, conv, x, stride, padOf(kernel, stride), context);
+      if (relu) return (norm ? batchNormRelu(weights, norm, out, context) : tf.relu(out)) as tf.Tensor4D;
       return norm ? (batchNorm(weights, norm, out, context) as tf.Tensor4D) : out;
     };
 
@@ -108,10 +110,10 @@ export const resnetFamily = defineFamily({
       params: spec.params,
       layers: spec.layers,
       forward(weights, x, context) {
-        let h = tf.relu(convBn(weights, stem, x as tf.Tensor4D, 1, context));
+        let h = convBn(weights, stem, x as tf.Tensor4D, 1, context, true);
         context?.probe?.('stage1', channelsAsSamples(h));
         for (const { prefix, stage, stride, first, second, shortcut } of blocks) {
-          const inner = tf.relu(convBn(weights, first, h, stride, context));
+          const inner = convBn(weights, first, h, stride, context, true);
           context?.probe?.(`${prefix}.inner`, channelsAsSamples(inner));
           const out = convBn(weights, second, inner, 1, context);
           const skip = shortcut ? convBn(weights, shortcut, h, stride, context) : h;

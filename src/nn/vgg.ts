@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { SpecLayers } from './builders.js';
 import { defineFamily } from './family.js';
-import { batchNorm, channelsAsSamples, conv2d, dense, globalAveragePool } from './layers.js';
+import { batchNormRelu, channelsAsSamples, conv2d, dense, globalAveragePool } from './layers.js';
 import type { BatchNormLayer, ConvLayer, ModelSpec } from './spec.js';
 
 /** A layer list: a number is a 3x3 convolution with that many channels, 'M' a 2x2 max-pool. */
@@ -81,8 +81,7 @@ export const vggFamily = defineFamily({
           }
           const { conv, norm } = convs[index++]!;
           h = conv2d(weights, conv, h, 1, 'same', context);
-          if (norm) h = batchNorm(weights, norm, h, context) as tf.Tensor4D;
-          h = tf.relu(h);
+          h = (norm ? batchNormRelu(weights, norm, h, context) : tf.relu(h)) as tf.Tensor4D;
           if (context?.probe) context.probe(`conv${index}`, channelsAsSamples(h));
         }
         return dense(weights, classifier, globalAveragePool(h), 'linear', context);
