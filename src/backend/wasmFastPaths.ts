@@ -14,6 +14,7 @@ import { wasmMomentumConfig } from './wasmMomentum.js';
 import { wasmReluConfig } from './wasmRelu.js';
 import { wasmRowVectorOpConfigs } from './wasmRowVectorOps.js';
 import { wasmShareDataConfigs } from './wasmShareData.js';
+import { wasmSliceConfig } from './wasmSlice.js';
 import { wasmSumColumnsConfig } from './wasmSumColumns.js';
 import { wasmTransposeConfig } from './wasmTranspose.js';
 
@@ -31,7 +32,7 @@ let installed = false;
  *   momentum and Adam steps; learned alpha's merge of weights and its gradient;
  * - passes: 2x2 max pooling and the max-pool gradient; Sum and Mean over leading or middle axes;
  *   Add, Sub and Multiply of a vector broadcast over rows or middle axes; ReLU; Transpose of the last
- *   two axes; GatherV2 of whole rows;
+ *   two axes; GatherV2 of whole rows; Slice of a contiguous range;
  * - Identity and same-dtype Cast share their input's data instead of copying it.
  * Only the 'wasm' registrations are touched; tfjs-node and cpu keep their kernels. Idempotent.
  */
@@ -44,6 +45,7 @@ export function installWasmFastPaths(): void {
   replaceKernel(wasmConv2DBackpropFilterConfig());
   replaceKernel(wasmConv2DBackpropInputConfig());
   replaceKernel(wasmGatherRowsConfig());
+  replaceKernel(wasmSliceConfig());
   replaceKernel(wasmTransposeConfig());
   replaceKernel(wasmSumColumnsConfig('Sum'));
   replaceKernel(wasmSumColumnsConfig('Mean'));

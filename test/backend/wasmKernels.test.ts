@@ -381,6 +381,21 @@ describe("merge-train's wasm kernels", () => {
     expect(live()).toEqual(before);
   });
 
+  it('slices contiguous ranges (batches of rows) and strided ones as cpu does, without leaking', async () => {
+    const slices = (): Values =>
+      tf.tidy(() => {
+        const x = tf.tensor3d(values(7 * 5 * 3, 9), [7, 5, 3]);
+        return {
+          rows: tf.slice(x, [2, 0, 0], [4, 5, 3]).dataSync() as Float32Array,
+          within: tf.slice(x, [3, 1, 0], [1, 3, 3]).dataSync() as Float32Array,
+          strided: tf.slice(x, [1, 1, 1], [5, 3, 2]).dataSync() as Float32Array,
+        };
+      });
+    const { cpu, wasm } = await onBothBackends(slices);
+    for (const name of Object.keys(cpu)) expect(wasm[name], name).toEqual(cpu[name]);
+    await expectNoLeaksOnWasm(slices);
+  });
+
   it('refuses NCHW with a clear error', async () => {
     await tf.setBackend('wasm');
     const before = live();
