@@ -55,7 +55,16 @@ export { granularities, weightGroups, coarsen, type Granularity, type WeightGrou
 export { interpolateModels, lossBarrier, accuracyBarrier, type InterpolationPoint } from './merge/interpolation.js';
 
 // Evaluation.
-export { evaluateModel, evaluateEnsemble, evaluateLogits, type Evaluation, type CurvePoint } from './eval/evaluate.js';
+export {
+  evaluateModel,
+  evaluateModels,
+  evaluateEnsemble,
+  evaluateLogits,
+  type Evaluation,
+  type ModelsEvaluation,
+  type ModelsEvaluationOptions,
+  type CurvePoint,
+} from './eval/evaluate.js';
 
 // Checkpoints and run files.
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo, type CheckpointInfo, type LoadedCheckpoint } from './artifacts/checkpoint.js';

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataInfoOf, ensureSameArchitecture, ensureSameData, modelKinds, readCheckpointInfo, type CheckpointInfo, type DataInfo } from '../artifacts/checkpoint.js';
-import { evaluateEnsemble, evaluateModel, type Evaluation } from '../eval/evaluate.js';
+import { evaluateModels, type Evaluation } from '../eval/evaluate.js';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
+import { architectureRecord } from '../nn/families.js';
 import { settingsKey } from '../util/hash.js';
 import type { StageContext } from './context.js';
 
@@ -44,7 +45,9 @@ export async function savedEvaluation(store: string | undefined, key: string): P
  * ensemble. With `split: 'merge'`, the same on the merge split instead (for choices among models,
  * which must not see the test split). All models must come from one data split. With `store`, each result is kept there as
  * `<key>.json` and reused while the models and the split are the same (a model is then loaded only
- * when its result is missing).
+ * when its result, or the ensemble it belongs to, is missing). The models still to evaluate are
+ * scored in one pass over the split per architecture (evaluateModels), the ensemble in the same
+ * pass as its members.
  */
 export async function evaluateStage(
   paths: string[],
@@ -60,29 +63,46 @@ export async function evaluateStage(
   }
   const data = dataInfoOf(infos[0]!);
   const split = options.split ?? 'test';
-  const examples = (loaded: Awaited<ReturnType<StageContext['data']>>) => (split === 'test' ? loaded.test() : loaded.merge());
-  const evaluate = async (key: string, work: (test: Awaited<ReturnType<StageContext['data']>>) => Promise<Evaluation>): Promise<EvaluationRecord> => {
-    const saved = await savedEvaluation(options.store, key);
-    if (saved) return saved;
+  const keys = infos.map((info) => evaluationKey([info.key], data, split));
+  const ensembleKey = options.ensemble && paths.length >= 2 ? evaluationKey(infos.map((info) => info.key), data, split) : undefined;
+  const saved = await Promise.all(keys.map((key) => savedEvaluation(options.store, key)));
+  const savedEnsemble = ensembleKey === undefined ? undefined : await savedEvaluation(options.store, ensembleKey);
+  const needsEnsemble = ensembleKey !== undefined && !savedEnsemble;
+  // An ensemble is scored with all its members; otherwise only the models without a saved result.
+  const evaluated = paths.map((_, i) => i).filter((i) => needsEnsemble || !saved[i]);
+  const scores = new Map<number, Evaluation>();
+  let ensembleScore: Evaluation | undefined;
+  if (evaluated.length > 0) {
     const loaded = await ctx.data(data);
-    const record = { key, ...(await work(loaded)) };
-    if (options.store !== undefined) await writeJsonAtomic(evaluationPath(options.store, key), record);
-    return record;
+    const examples = split === 'test' ? loaded.test() : loaded.merge();
+    const checkpoints = await Promise.all(evaluated.map((i) => ctx.checkpoint(paths[i]!)));
+    if (needsEnsemble) checkpoints.slice(1).forEach((member, j) => ensureSameArchitecture(checkpoints[0]!, paths[0]!, member, paths[j + 1]!));
+    // One pass per architecture, which scores the ensemble too when its members share one.
+    const groups = new Map<string, number[]>();
+    checkpoints.forEach((checkpoint, j) => {
+      const group = settingsKey(architectureRecord(checkpoint.spec));
+      groups.set(group, [...(groups.get(group) ?? []), j]);
+    });
+    const ensembleInPass = needsEnsemble && groups.size === 1;
+    for (const members of groups.values()) {
+      const { spec } = checkpoints[members[0]!]!;
+      const result = ctx.time('evaluate', () => evaluateModels(spec, members.map((j) => checkpoints[j]!.params), examples, { ensemble: ensembleInPass }));
+      members.forEach((j, k) => scores.set(evaluated[j]!, result.models[k]!));
+      ensembleScore = result.ensemble;
+    }
+    if (needsEnsemble && !ensembleInPass) {
+      // Members alike in their parameters but not in their configuration: scored with the first one's spec.
+      const all = checkpoints.map((c) => c.params);
+      ensembleScore = ctx.time('evaluate', () => evaluateModels(checkpoints[0]!.spec, all, examples, { models: false, ensemble: true }).ensemble);
+    }
+  }
+  const record = async (key: string, score: Evaluation): Promise<EvaluationRecord> => {
+    const made = { key, ...score };
+    if (options.store !== undefined) await writeJsonAtomic(evaluationPath(options.store, key), made);
+    return made;
   };
   const models: EvaluationRecord[] = [];
-  for (const [i, path] of paths.entries()) {
-    models.push(
-      await evaluate(evaluationKey([infos[i]!.key], data, split), async (loaded) => {
-        const { spec, params } = await ctx.checkpoint(path);
-        return ctx.time('evaluate', () => evaluateModel(spec, params, examples(loaded)));
-      }),
-    );
-  }
-  if (!options.ensemble || paths.length < 2) return { models };
-  const ensemble = await evaluate(evaluationKey(infos.map((info) => info.key), data, split), async (loaded) => {
-    const members = await Promise.all(paths.map((path) => ctx.checkpoint(path)));
-    members.slice(1).forEach((member, i) => ensureSameArchitecture(members[0]!, paths[0]!, member, paths[i + 1]!));
-    return ctx.time('evaluate', () => evaluateEnsemble(members[0]!.spec, members.map((m) => m.params), examples(loaded)));
-  });
-  return { models, ensemble };
+  for (const [i, key] of keys.entries()) models.push(saved[i] ?? (await record(key, scores.get(i)!)));
+  if (ensembleKey === undefined) return { models };
+  return { models, ensemble: savedEnsemble ?? (await record(ensembleKey, ensembleScore!)) };
 }

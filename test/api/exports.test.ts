@@ -19,7 +19,7 @@ const functionsByStage: Record<string, string[]> = {
   statistics: ['collectSpaceMoments'],
   align: ['applyTransforms', 'permutationTransform', 'ccaTransform', 'activationMatching', 'weightMatching'],
   merge: ['mergeModels', 'mergeParams', 'constantMasks', 'fisherCache', 'diagonalFisher', 'learnAlphaMasks', 'interpolateModels'],
-  evaluate: ['evaluateModel', 'evaluateEnsemble'],
+  evaluate: ['evaluateModel', 'evaluateModels', 'evaluateEnsemble'],
   settings: ['parseRecipe', 'loadRecipe', 'dataOf', 'trainSettings', 'alignSettings', 'mergeSettings'],
   stages: ['trainStage', 'statisticsStage', 'alignStage', 'jointAlignStage', 'mergeStage', 'groupMergeStage', 'evaluateStage', 'interpolateStage', 'runRecipe'],
 };
