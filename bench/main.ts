@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: the benchmark suite. Measures, on the selected backend, the matMul ceiling,
- * training throughput (MLP, small VGG, small ResNet), alignment statistics, CCA solves, learned-alpha
+ * training throughput (MLP, small VGG, small ResNet), evaluation throughput, alignment statistics, CCA solves, learned-alpha
  * steps, the quickstart recipe end to end and parallel base-model training; prints a table, writes
- * reports/bench/bench.json and flags every figure more than 20% worse than the last saved one.
+ * reports/bench/bench.json and flags every figure more than 20% worse than the last saved one. With
+ * --compare-torch it also times the training cases in PyTorch, interleaved with merge-train
+ * (torchCompare.ts), and reports the time ratios.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, InvalidArgumentError } from 'commander';
@@ -14,10 +16,13 @@ import { backendNames, selectBackend, wasmThreadCount, type BackendName } from '
 import { writeJsonAtomic } from '../src/io/atomicWrite.js';
 import { versions } from '../src/backend/versions.js';
 import { benchTable, formatValue, writeBenchSection } from './performanceDoc.js';
+import { evaluationThroughput } from './evaluation.js';
 import { regressions, type Figure } from './regressions.js';
 import * as sections from './sections.js';
+import { compareWithTorch, type TorchComparison } from './torchCompare.js';
+import { trainingCases } from './trainingCases.js';
 
-const sectionNames = ['matmul', 'mlp', 'vgg', 'resnet', 'statistics', 'cca', 'alpha', 'quickstart', 'jobs'] as const;
+const sectionNames = ['matmul', 'mlp', 'vgg', 'resnet', 'evaluation', 'statistics', 'cca', 'alpha', 'quickstart', 'jobs'] as const;
 type SectionName = (typeof sectionNames)[number];
 
 interface BenchFile {
@@ -31,6 +36,8 @@ interface BenchFile {
   /** Live tensors before and after each section: equal when nothing leaked. */
   tensors: Record<string, { before: number; after: number }>;
   peakRssMB: number;
+  /** The PyTorch comparison's rounds, when --compare-torch ran it (its ratios are among the figures). */
+  torchComparison?: Omit<TorchComparison, 'figures'>;
 }
 
 function sectionList(value: string): SectionName[] {
@@ -49,6 +56,12 @@ function gitCommit(): string {
   }
 }
 
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
 const formatFigure = (figure: Figure) => formatValue(figure.value, figure.unit);
 
 async function main(): Promise<void> {
@@ -60,8 +73,10 @@ async function main(): Promise<void> {
     .option('--repeats <n>', 'timed runs per figure (after a warm-up)', (v) => Number(v), 3)
     .option('--out <file>', 'where to write the results', join('reports', 'bench', 'bench.json'))
     .option('--doc <file>', 'the page whose bench section shows the results (empty: none)', join('docs', 'performance.md'))
+    .option('--compare-torch', 'also time the MLP, VGG and ResNet cases in PyTorch at 1 and 2 threads, interleaved with merge-train, and report the time ratios (needs a python with torch: MERGE_TRAIN_PYTHON, python3 or /usr/bin/python3)')
+    .option('--torch-rounds <n>', 'rounds of the PyTorch comparison', positiveInteger, 5)
     .parse()
-    .opts<{ backend: BackendName; threads?: number; only: SectionName[]; repeats: number; out: string; doc: string }>();
+    .opts<{ backend: BackendName; threads?: number; only: SectionName[]; repeats: number; out: string; doc: string; compareTorch?: boolean; torchRounds: number }>();
 
   const threads = wasmThreadCount({ threads: options.threads });
   const backend = await selectBackend(options.backend, { threads });
@@ -69,11 +84,6 @@ async function main(): Promise<void> {
   console.log(`backend ${backend}, ${threads} thread(s), ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'})\n`);
   const figures: Figure[] = [];
   const tensors: BenchFile['tensors'] = {};
-  const trainingCases: Record<'mlp' | 'vgg' | 'resnet', sections.TrainingCase> = {
-    mlp: { key: 'mlp', label: 'MLP 784-512-512-10', family: 'mlp', config: { hidden: [512, 512] }, inputShape: [784], examples: 4096 },
-    vgg: { key: 'vgg', label: 'VGG 16,M,32,M,64,M +BN', family: 'vgg', config: { layout: [16, 'M', 32, 'M', 64, 'M'], batchNorm: true }, inputShape: [28, 28, 1], examples: 1024 },
-    resnet: { key: 'resnet', label: 'ResNet [1,1,1] 12/24/48', family: 'resnet', config: { blocks: [1, 1, 1], widths: [12, 24, 48] }, inputShape: [28, 28, 1], examples: 1024 },
-  };
   const runs: Record<SectionName, () => Promise<Figure[]>> = {
     matmul: () => sections.matMulCeiling(),
     mlp: async () => {
@@ -88,6 +98,7 @@ async function main(): Promise<void> {
     },
     vgg: () => sections.trainingThroughput(trainingCases.vgg, repeats),
     resnet: () => sections.trainingThroughput(trainingCases.resnet, repeats),
+    evaluation: () => evaluationThroughput(repeats),
     statistics: () => sections.statisticsThroughput(repeats),
     cca: async () => [
       ...(await sections.ccaSolve(128, Math.max(repeats, 5), 2)),
@@ -105,6 +116,22 @@ async function main(): Promise<void> {
     tensors[name] = { before, after: tf.memory().numTensors };
     for (const figure of result) console.log(`${figure.label.padEnd(48)} ${formatFigure(figure).padStart(16)}`);
     figures.push(...result);
+  }
+  let torchComparison: BenchFile['torchComparison'];
+  if (options.compareTorch) {
+    console.log('');
+    try {
+      const comparison = await compareWithTorch({ cases: Object.values(trainingCases), rounds: options.torchRounds, threads: [1, 2] });
+      if (comparison) {
+        const { figures: ratios, ...rounds } = comparison;
+        figures.push(...ratios);
+        torchComparison = rounds;
+      }
+    } catch (error) {
+      // The other sections' figures are still written; the exit code says the comparison failed.
+      console.log(`PyTorch comparison FAILED: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
   }
 
   const previous = existsSync(options.out) ? (JSON.parse(readFileSync(options.out, 'utf8')) as BenchFile) : undefined;
@@ -128,6 +155,7 @@ async function main(): Promise<void> {
     figures,
     tensors,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(torchComparison ? { torchComparison } : {}),
   };
   await writeJsonAtomic(options.out, result);
   console.log(`\npeak RSS ${result.peakRssMB} MB; written to ${options.out}`);

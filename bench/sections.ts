@@ -23,11 +23,12 @@ import { createRng } from '../src/util/random.js';
 import { productFlops } from './flops.js';
 import type { Figure } from './regressions.js';
 import { median, timeMedian } from './timing.js';
+import { trainingSettings } from './trainingCases.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Seeded standard-normal-ish inputs (sum of three uniforms) and labels, the same on every backend. */
-function syntheticSet(count: number, inputShape: number[], numClasses: number, seed: number): TensorSet {
+export function syntheticSet(count: number, inputShape: number[], numClasses: number, seed: number): TensorSet {
   const rng = createRng(seed);
   const width = inputShape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: count * width }, () => rng() + rng() + rng() - 1.5);
@@ -109,10 +110,10 @@ export async function trainingThroughput(c: TrainingCase, repeats: number): Prom
   const spec = family.build(family.configSchema.parse(c.config) as Record<string, unknown>, c.inputShape, 10);
   const params = initParams(spec, 0);
   const data = syntheticSet(c.examples, c.inputShape, 10, 7);
-  const batchSize = 128;
+  const { batchSize } = trainingSettings;
   let seed = 0;
   const epoch = async () => {
-    const out = await trainModel(spec, params, data, { epochs: 1, batchSize, optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, seed: seed++ });
+    const out = await trainModel(spec, params, data, { ...trainingSettings, epochs: 1, optimizer: 'sgd', seed: seed++ });
     disposeParams(out.params);
   };
   await epoch(); // warm-up
