@@ -10,6 +10,7 @@ import { crossEntropy } from '../../src/nn/loss.js';
 import type { ForwardContext, ParamMap } from '../../src/nn/spec.js';
 import { vggSpec } from '../../src/nn/vgg.js';
 import { normalInputs } from '../nn/helpers.js';
+import { expectClose, live, onBothBackends, sizeOf, type Values } from './backendComparison.js';
 
 /**
  * Training-mode BatchNorm (and its fused ReLU) as merge-train's wasm kernels (src/backend/wasmBatchNorm.ts)
@@ -17,39 +18,7 @@ import { normalInputs } from '../nn/helpers.js';
  * tolerance; the same bits on one thread as on two; and leave nothing alive.
  */
 
-type Values = Record<string, Float32Array>;
 const EPSILON = 1e-5;
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Every entry agrees within `tolerance` relative to the largest magnitude of the cpu result. */
-function expectClose(actual: Values, expected: Values, tolerance: number): void {
-  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
-  for (const [name, want] of Object.entries(expected)) {
-    const got = actual[name]!;
-    expect(got.length, name).toBe(want.length);
-    let scale = 0;
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) {
-      scale = Math.max(scale, Math.abs(want[i]!));
-      worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-    }
-    expect(scale, `${name} is all zeros`).toBeGreaterThan(0);
-    expect(worst / scale, name).toBeLessThanOrEqual(tolerance);
-  }
-}
-
-/** Runs `compute` on 'cpu', then on 'wasm'; returns both results. */
-async function onBothBackends(compute: () => Values): Promise<{ cpu: Values; wasm: Values }> {
-  await selectBackend('cpu');
-  const cpu = compute();
-  await selectBackend('wasm');
-  const wasm = compute();
-  return { cpu, wasm };
-}
-
-function live(): [number, number] {
-  return [tf.memory().numTensors, tf.backend().numDataIds()];
-}
 
 /**
  * Training-mode BatchNorm's output, reported mean and variance, and gradients of sum(y * dy) for x,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/selectBackend.js';
 import { MOMENTUM_KERNEL } from '../../src/train/momentumOptimizer.js';
 import { MomentumOptimizer } from '../../src/train/momentumOptimizer.js';
-import { createRng } from '../../src/util/random.js';
+import { expectClose, expectNoLeaksOnWasm, live, onBothBackends, sizeOf, values, type Values } from './backendComparison.js';
 
 /**
  * merge-train's own 'wasm' kernels (src/backend/wasmFastPaths.ts): Conv2DBackpropFilter (missing from
@@ -12,55 +12,6 @@ import { createRng } from '../../src/util/random.js';
  */
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Values = Record<string, Float32Array>;
-
-/** Standard-normal-ish values from a seed, identical on every backend. */
-function values(size: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: size }, () => rng() + rng() + rng() - 1.5);
-}
-
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Runs `compute` on 'cpu', then on 'wasm', and returns both results (read with dataSync). */
-async function onBothBackends(compute: () => Values): Promise<{ cpu: Values; wasm: Values }> {
-  expect(await tf.setBackend('cpu')).toBe(true);
-  const cpu = compute();
-  expect(await tf.setBackend('wasm')).toBe(true);
-  const wasm = compute();
-  return { cpu, wasm };
-}
-
-/** Every entry agrees within `tolerance` relative to the largest magnitude of the cpu result. */
-function expectClose(actual: Values, expected: Values, tolerance = 1e-4): void {
-  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
-  for (const [name, want] of Object.entries(expected)) {
-    const got = actual[name]!;
-    expect(got.length, name).toBe(want.length);
-    let scale = 0;
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) {
-      scale = Math.max(scale, Math.abs(want[i]!));
-      worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-    }
-    expect(scale, `${name} is all zeros`).toBeGreaterThan(0);
-    expect(worst / scale, name).toBeLessThanOrEqual(tolerance);
-  }
-}
-
-/** Live tensors and live backend buffers (kernel intermediates are buffers, not tensors). */
-function live(): [number, number] {
-  return [tf.memory().numTensors, tf.backend().numDataIds()];
-}
-
-/** Runs `compute` once more on 'wasm' and checks it leaves nothing alive; returns the live counts. */
-async function expectNoLeaksOnWasm(compute: () => unknown): Promise<[number, number]> {
-  await tf.setBackend('wasm');
-  const before = live();
-  compute();
-  expect(live()).toEqual(before);
-  return before;
-}
 
 /** Gradients of sum(conv2d(x, w) * dy) with respect to x and w, read back; disposes everything it made. */
 function convGradients(xShape: number[], filterShape: number[], strides: number | [number, number], pad: Pad, seed: number): Values {

@@ -9,6 +9,7 @@ import { isTiled2x2, maxPool2x2, poolInfo } from '../../src/backend/wasmMaxPool.
 import { maxPoolGradient } from '../../src/backend/wasmMaxPoolGrad.js';
 import { sumColumns } from '../../src/backend/wasmSumColumns.js';
 import { createRng } from '../../src/util/random.js';
+import { expectClose, expectNoLeaksOnWasm, live, onBothBackends, sizeOf, values, type Values } from './backendComparison.js';
 
 /**
  * The passes of a conv training step that merge-train's heap kernels split between threads (max
@@ -17,54 +18,7 @@ import { createRng } from '../../src/util/random.js';
  * as on two, and leave nothing alive.
  */
 
-type Values = Record<string, Float32Array>;
 type Shape4 = [number, number, number, number];
-
-/** Standard-normal-ish values from a seed, identical on every backend. */
-function values(size: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: size }, () => rng() + rng() + rng() - 1.5);
-}
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Runs `compute` on 'cpu', then on 'wasm', and returns both results. */
-async function onBothBackends(compute: () => Values): Promise<{ cpu: Values; wasm: Values }> {
-  expect(await tf.setBackend('cpu')).toBe(true);
-  const cpu = compute();
-  expect(await tf.setBackend('wasm')).toBe(true);
-  const wasm = compute();
-  return { cpu, wasm };
-}
-
-/** Every entry agrees within `tolerance` relative to the largest finite magnitude of the cpu result; NaN and infinities exactly. */
-function expectClose(actual: Values, expected: Values, tolerance: number): void {
-  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
-  for (const [name, want] of Object.entries(expected)) {
-    const got = actual[name]!;
-    expect(got.length, name).toBe(want.length);
-    let scale = 0;
-    for (const v of want) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-    expect(scale, `${name} is all zeros`).toBeGreaterThan(0);
-    for (let i = 0; i < want.length; i++) {
-      if (!Number.isFinite(want[i]!)) expect(got[i], `${name}[${i}]`).toBe(want[i]);
-      else expect(Math.abs(got[i]! - want[i]!) / scale, `${name}[${i}]`).toBeLessThanOrEqual(tolerance);
-    }
-  }
-}
-
-/** Live tensors and live backend buffers (kernel intermediates are buffers, not tensors). */
-function live(): [number, number] {
-  return [tf.memory().numTensors, tf.backend().numDataIds()];
-}
-
-/** Runs `compute` once more on 'wasm' and checks it leaves nothing alive. */
-async function expectNoLeaksOnWasm(compute: () => unknown): Promise<void> {
-  await tf.setBackend('wasm');
-  const before = live();
-  compute();
-  expect(live()).toEqual(before);
-}
 
 const wasmBackend = () => tf.backend() as unknown as WasmHeapBackend;
 const info = (t: tf.Tensor): tf.TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
