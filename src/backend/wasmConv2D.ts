@@ -28,13 +28,13 @@ function convForwardWorkFloats(taps: number, channels: number, outChannels: numb
 /**
  * Conv2D, and FusedConv2D with a bias and a linear or ReLU activation, for the 'wasm' backend as
  * merge-train's own implicit gemm (heapKernels/convForward.wat): the patches of x are gathered into the
- * gemm's packed blocks, multiplied on its fused multiply-add tile on all the heap threads, and the bias
+ * gemm's packed blocks, multiplied on its register tile on all the heap threads, and the bias
  * and ReLU applied as each chunk of positions is finished. The backend's XNNPACK convolution runs on a
  * thread pool of its own, which competes with the heap workers for the cores, and repacks the filter
  * (new weights every training step) on every call. Each output is summed by one thread in a fixed
  * order, so results do not depend on the thread count. Input channels must be a multiple of 4 (whole
- * SIMD vectors of channels): a first layer's 1 or 3 channels keep XNNPACK, faster there, as is a
- * dilated convolution. NHWC, float32.
+ * SIMD vectors of channels): a first layer's 1 or 3 channels keep XNNPACK, faster there, and so does
+ * a dilated convolution. NHWC, float32.
  * @param jobs how many threads to use (default: all); tests compare 1 and 2.
  */
 export function wasmConv2D(
