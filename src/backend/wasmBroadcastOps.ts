@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { passJobs, runClaimedJobs } from './heapClaimedJobs.js';
 import { heapOffset, type WasmHeapBackend } from './heapKernels.js';
-import { wasmKernelOverride } from './wasmKernelOverride.js';
-
-/** The binary kernels handled, with the heap kernels' op codes for x op v and for v op x (as in wasmRowVectorOps.ts). */
-const OPS = { Add: [0, 0], Sub: [1, 2], Multiply: [3, 3] } as const;
+import { binaryOpOverrides } from './wasmRowVectorOps.js';
 
 /** x seen as [outer, middle, inner] with v as [outer, 1, inner]. */
 export interface MiddleBroadcast {
@@ -37,8 +34,8 @@ export function middleBroadcast(xShape: readonly number[], vShape: readonly numb
 
 /**
  * out = x op v for float32 x and v broadcast over x's middle axes (`shape`), on the heap threads
- * (heapKernels' broadcastMiddleOp, outer indices shared out by a counter); op as in OPS. `jobs`
- * (tests) fixes the job count.
+ * (heapKernels' broadcastMiddleOp, outer indices shared out by a counter); `op` is one of the codes
+ * binaryOpOverrides (wasmRowVectorOps.ts) hands out. `jobs` (tests) fixes the job count.
  */
 export function broadcastMiddleOp(backend: WasmHeapBackend, x: tf.TensorInfo, v: tf.TensorInfo, shape: MiddleBroadcast, op: number, jobs?: number): tf.TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32');
@@ -63,17 +60,11 @@ export function broadcastMiddleOp(backend: WasmHeapBackend, x: tf.TensorInfo, v:
  * a generic loop, one element at a time. Other cases go to the kernels registered before these.
  */
 export function wasmBroadcastOpConfigs(): tf.KernelConfig[] {
-  return (Object.keys(OPS) as (keyof typeof OPS)[]).flatMap((kernelName) => {
-    const [vectorRight, vectorLeft] = OPS[kernelName];
-    return (
-      wasmKernelOverride(kernelName, (args, backend) => {
-        const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-        if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-        const right = middleBroadcast(a.shape, b.shape);
-        if (right) return broadcastMiddleOp(backend, a, b, right, vectorRight);
-        const left = middleBroadcast(b.shape, a.shape);
-        return left ? broadcastMiddleOp(backend, b, a, left, vectorLeft) : undefined;
-      }) ?? []
-    );
+  return binaryOpOverrides(({ a, b }, { right, left }, backend) => {
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+    const onRight = middleBroadcast(a.shape, b.shape);
+    if (onRight) return broadcastMiddleOp(backend, a, b, onRight, right);
+    const onLeft = middleBroadcast(b.shape, a.shape);
+    return onLeft ? broadcastMiddleOp(backend, b, a, onLeft, left) : undefined;
   });
 }
