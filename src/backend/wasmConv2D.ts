@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { heapOffset, type WasmHeapBackend } from './heapKernels.js';
 import { heapThreads, runHeapJobs } from './heapWorkers.js';
+import { heapConvDescriptor } from './wasmConv2DGradient.js';
 import { wasmKernelOverride } from './wasmKernelOverride.js';
 
 /** Conv2D's attributes (and FusedConv2D's, which adds the activation). */
@@ -58,23 +59,18 @@ export function wasmConv2D(
     false,
     'channelsLast',
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   // (a numeric pad that does not fit the stride gives fractional output sizes: the backend's business)
   if (inChannels % 4 !== 0 || !Number.isInteger(outHeight) || !Number.isInteger(outWidth) || (bias && bias.shape.join() !== String(outChannels))) return undefined;
   const y = backend.makeOutput([batchSize, outHeight, outWidth, outChannels], 'float32');
   const positions = batchSize * outHeight * outWidth;
   if (positions * outChannels === 0) return y;
   const threads = Math.min(jobs, heapThreads(backend), Math.ceil(positions / CHUNK));
-  const desc = backend.makeOutput([16], 'int32');
-  (backend.typedArrayFromHeap(desc) as Int32Array).set([
-    batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth,
-    strideHeight, strideWidth, info.padInfo.top, info.padInfo.left, outChannels, 0, 0, 0,
-  ]);
+  const { desc, counter } = heapConvDescriptor(backend, info);
   const work = Array.from({ length: threads }, () =>
     backend.makeOutput([convForwardWorkFloats(filterHeight * filterWidth, inChannels, outChannels)], 'float32'),
   );
   const at = (t: tf.TensorInfo) => heapOffset(backend, t);
-  const counter = at(desc) + 4 * 13; // the descriptor's spare slots: 0
   try {
     runHeapJobs(
       backend,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gemmWorkFloats } from './heapGemm.js';
 import { heapKernels, heapOffset, type WasmHeapBackend } from './heapKernels.js';
 import { heapThreads, runHeapJobs } from './heapWorkers.js';
-import { checkNhwcFloat32, conv2DGradientInfo, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
+import { checkNhwcFloat32, conv2DGradientInfo, heapConvDescriptor, type Conv2DGradientAttrs } from './wasmConv2DGradient.js';
 
 type Conv2DBackpropFilterAttrs = Conv2DGradientAttrs & { filterShape: [number, number, number, number] };
 
@@ -31,7 +31,7 @@ export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig {
       const convAttrs = attrs as unknown as Conv2DBackpropFilterAttrs;
       checkNhwcFloat32('Conv2DBackpropFilter', convAttrs.dataFormat, [x, dy]);
       const info = conv2DGradientInfo('Conv2DBackpropFilter', convAttrs, x.shape as [number, number, number, number], convAttrs.filterShape, dy);
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+      const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
       const backend = kernelBackend as unknown as WasmHeapBackend;
       const rows = filterHeight * filterWidth * inChannels;
       const dw = backend.makeOutput(convAttrs.filterShape, 'float32');
@@ -42,16 +42,11 @@ export function wasmConv2DBackpropFilterConfig(): tf.KernelConfig {
       }
       const parts = Math.min(PARTS, positions);
       const threads = Math.min(heapThreads(backend), parts);
-      const desc = backend.makeOutput([16], 'int32');
-      (backend.typedArrayFromHeap(desc) as Int32Array).set([
-        batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth,
-        strideHeight, strideWidth, info.padInfo.top, info.padInfo.left, outChannels, 0, 0, 0,
-      ]);
+      const { desc, counter } = heapConvDescriptor(backend, info);
       const partials = backend.makeOutput([parts, rows * outChannels], 'float32');
       // A thread's scratch: one block of 384 positions of the patches, and of dy's columns in panels of 8.
       const work = Array.from({ length: threads }, () => backend.makeOutput([gemmWorkFloats(rows, 384, 8 * Math.ceil(outChannels / 8))], 'float32'));
       const at = (t: tf.TensorInfo) => heapOffset(backend, t);
-      const counter = at(desc) + 4 * 13; // the descriptor's spare slots: 0
       try {
         runHeapJobs(backend, 'convFilterGrad', work.map((w) => [at(x), at(dy), at(partials), at(desc), parts, counter, at(w)]));
         // dw = partial 0 + partial 1 + ..., in that order

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
+import { heapOffset, type WasmHeapBackend } from './heapKernels.js';
 
 /** The attributes the Conv2D gradient kernels (Conv2DBackpropFilter, Conv2DBackpropInput) share. */
 export interface Conv2DGradientAttrs {
@@ -38,4 +39,18 @@ export function conv2DGradientInfo(
     throw new Error(`${kernelName}: dy has shape [${dy.shape}], expected [${[batchSize, outHeight, outWidth, outChannels]}]`);
   }
   return info;
+}
+
+/**
+ * The descriptor heapKernels' convolution kernels (convForward, convFilterGrad) read, 16 i32 on the
+ * heap: N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL, Cout of `info`, then three spare zeros, the first
+ * of which is the counter their threads claim work from (`counter`, a heap offset). The caller frees `desc`.
+ */
+export function heapConvDescriptor(backend: WasmHeapBackend, info: backend_util.Conv2DInfo): { desc: tf.TensorInfo; counter: number } {
+  const desc = backend.makeOutput([16], 'int32');
+  (backend.typedArrayFromHeap(desc) as Int32Array).set([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outChannels, 0, 0, 0,
+  ]);
+  return { desc, counter: heapOffset(backend, desc) + 4 * 13 };
 }
