@@ -74,7 +74,7 @@ export function batchNorm(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor,
  * BatchNorm's forward and backward kernels.
  */
 export function batchNormRelu(params: ParamMap, layer: BatchNormLayer, x: tf.Tensor, context?: ForwardContext): tf.Tensor {
-  if (context?.batchNorm || !context?.training) return tf.relu(batchNorm(params, layer, x, context));
+  if (context?.batchNorm) return tf.relu(batchNorm(params, layer, x, context));
   return batchNormOutput(params, layer, x, true, context);
 }
 
