@@ -5,7 +5,7 @@
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
 
 import { renderChart, type Figure, type FigureSize } from './render.js';
-import { axisTitle, categoricalColour, categoricalDash, GRID_COLOUR } from './theme.js';
+import { axisTitle, categoricalColour, categoricalDash, GRID_COLOUR, unitAxis } from './theme.js';
 import type { AlphaMaskSet } from './types.js';
 
 /** Options of {@link renderAlphaHistograms}. */
@@ -69,14 +69,7 @@ export function alphaHistogramConfig(
     options: {
       layout: { padding: { top: 4, right: 16, left: 4, bottom: 4 } },
       scales: {
-        x: {
-          type: 'linear',
-          min: 0,
-          max: 1,
-          title: axisTitle('alpha (1 = model A, 0 = model B)'),
-          ticks: { stepSize: 0.1 },
-          grid: { color: GRID_COLOUR },
-        },
+        x: unitAxis('alpha (1 = model A, 0 = model B)'),
         y: {
           type: 'linear',
           beginAtZero: true,

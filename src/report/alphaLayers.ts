@@ -12,7 +12,7 @@ import { quantileOfSorted } from '../util/statistics.js';
 import { traceWhisker } from './errorBars.js';
 import { orderedUnion } from './orderedUnion.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
-import { AXIS_COLOUR, axisTitle, FIGURE, FONT_SIZES, GRID_COLOUR, TEXT_COLOUR, tint, variantColour } from './theme.js';
+import { AXIS_COLOUR, axisTitle, FIGURE, FONT_SIZES, TEXT_COLOUR, tint, unitAxis, variantColour } from './theme.js';
 import type { AlphaMaskSet } from './types.js';
 
 /** The distribution of alpha over one parameter tensor's entries (NaN entries left out). */
@@ -195,14 +195,7 @@ export function alphaLayersConfig(
           // Every tensor is named: skipping labels would leave boxes a reader cannot place.
           ticks: { autoSkip: false, maxRotation: 90, font: { size: FONT_SIZES.annotation + 1 } },
         },
-        y: {
-          type: 'linear',
-          min: 0,
-          max: 1,
-          title: axisTitle('alpha (1 = model A)'),
-          ticks: { stepSize: 0.1 },
-          grid: { color: GRID_COLOUR },
-        },
+        y: unitAxis('alpha (1 = model A)'),
       },
       plugins: {
         title: { display: title.length > 0, text: title, padding: { top: 4, bottom: 2 } },

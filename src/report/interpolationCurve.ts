@@ -12,7 +12,7 @@ import { alignmentColours } from './alignmentColours.js';
 import { percentRange } from './axisRange.js';
 import { renderChart, type Figure, type FigureSize } from './render.js';
 import { LABEL_SEPARATOR, toPercent } from './rows.js';
-import { axisTitle, FIGURE, GRID_COLOUR, markerStyle, TEXT_COLOUR, variantColour } from './theme.js';
+import { axisTitle, FIGURE, GRID_COLOUR, markerStyle, TEXT_COLOUR, unitAxis, variantColour } from './theme.js';
 
 /** One alignment's curve: its points (t ascending or not) and barriers, as the interpolate stage writes them. */
 export interface InterpolationCurve {
@@ -167,11 +167,7 @@ export function interpolationCurvesConfig(
       layout: { padding: { top: 4, right: 20, left: 4, bottom: 4 } },
       scales: {
         x: {
-          type: 'linear',
-          min: 0,
-          max: 1,
-          title: axisTitle('t (weight on model A)'),
-          grid: { color: GRID_COLOUR },
+          ...unitAxis('t (weight on model A)'),
           ticks: {
             color: TEXT_COLOUR,
             stepSize: 0.1,

@@ -266,3 +266,11 @@ export function applyChartDefaults(chartJs: typeof Chart): void {
 export function axisTitle(text: string): { display: boolean; text: string; color: string; font: { size: number; family: string } } {
   return { display: text.length > 0, text, color: TEXT_COLOUR, font: { size: FONT_SIZES.axisTitle, family: FONT_FAMILY } };
 }
+
+/**
+ * A linear axis over [0, 1] in tenths, in the theme style: the scale of every alpha and of the
+ * interpolation weight t (Chart.js `scales.*`).
+ */
+export function unitAxis(title: string) {
+  return { type: 'linear' as const, min: 0, max: 1, title: axisTitle(title), ticks: { stepSize: 0.1 }, grid: { color: GRID_COLOUR } };
+}
