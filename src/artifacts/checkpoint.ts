@@ -6,6 +6,7 @@ import { datasets, type DatasetEntry } from '../data/registry.js';
 import type { SplitSizes } from '../data/dataset.js';
 import { readSafetensors, readSafetensorsHeader, readSafetensorsMetadata, writeSafetensors, type NamedArrays } from '../io/safetensors.js';
 import { arraysToTensors, tensorsToArrays } from '../io/tensorArrays.js';
+import { firstIssue } from '../io/validatedJson.js';
 import { architectureRecord, families, parseFamilyConfig, type ArchitectureRecord, type FamilyEntry } from '../nn/families.js';
 import { architectureSignature, validateParams, type ModelSpec, type ParamMap } from '../nn/spec.js';
 import { InputError } from '../util/errors.js';
@@ -211,9 +212,8 @@ function parseJson(metadata: Record<string, string>, key: string, path: string):
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, key: string, path: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
-    throw new InputError(`${path}: metadata "${key}"${field}: ${issue.message.replace(/^Invalid input: /, '')}; the file was not written by this merge-train or was altered`);
+    const { field, message } = firstIssue(parsed.error);
+    throw new InputError(`${path}: metadata "${key}"${field}: ${message}; the file was not written by this merge-train or was altered`);
   }
   return parsed.data;
 }

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../io/atomicWrite.js';
-import { InputError } from '../util/errors.js';
+import { readValidatedJson } from '../io/validatedJson.js';
 
 /**
  * The shape of a run's metrics.json: everything its report shows, gathered from the run directory's
@@ -210,21 +208,10 @@ export function metricsPath(dir: string): string {
 
 /** Reads and validates a run's metrics.json, naming the file and the first field that is wrong. */
 export async function readRunMetrics(dir: string): Promise<RunMetrics> {
-  const path = metricsPath(dir);
-  if (!existsSync(path)) throw new InputError(`${dir} holds no metrics.json: run the recipe first (merge-train run <recipe>)`);
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new InputError(`${path} is not valid JSON: ${(error as Error).message.split('\n')[0]}`);
-  }
-  const parsed = runMetricsSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('') || '(top level)';
-    throw new InputError(`${path}: ${field}: ${issue.message.replace(/^Invalid input: /, '')}; expected the metrics.json that merge-train run writes`);
-  }
-  return parsed.data;
+  return readValidatedJson(metricsPath(dir), runMetricsSchema, {
+    missing: `${dir} holds no metrics.json: run the recipe first (merge-train run <recipe>)`,
+    expected: 'expected the metrics.json that merge-train run writes',
+  });
 }
 
 /** Writes a run's metrics.json atomically. */

@@ -4,13 +4,11 @@
  * models, their logit ensemble and each merge. Validated when read, like a run's metrics.json.
  */
 
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
 import { writeJsonAtomic } from '../io/atomicWrite.js';
-import { InputError } from '../util/errors.js';
+import { readValidatedJson } from '../io/validatedJson.js';
 
 /** A test accuracy over a cell's seeds: fractions in [0, 1], as in a run's metrics.json. */
 const overSeeds = z.object({
@@ -65,21 +63,10 @@ export function sweepMetricsPath(sweepDir: string): string {
 
 /** Reads and validates a sweep's metrics.json, naming the file and the first field that is wrong. */
 export async function readSweepMetrics(sweepDir: string): Promise<SweepMetrics> {
-  const path = sweepMetricsPath(sweepDir);
-  if (!existsSync(path)) throw new InputError(`${sweepDir} holds no metrics.json: report the sweep first (merge-train sweep report ${sweepDir})`);
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new InputError(`${path} is not valid JSON: ${(error as Error).message.split('\n')[0]}`);
-  }
-  const parsed = sweepMetricsSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('') || '(top level)';
-    throw new InputError(`${path}: ${field}: ${issue.message.replace(/^Invalid input: /, '')}; expected the metrics.json that merge-train sweep report writes`);
-  }
-  return parsed.data;
+  return readValidatedJson(sweepMetricsPath(sweepDir), sweepMetricsSchema, {
+    missing: `${sweepDir} holds no metrics.json: report the sweep first (merge-train sweep report ${sweepDir})`,
+    expected: 'expected the metrics.json that merge-train sweep report writes',
+  });
 }
 
 /** Writes a sweep's metrics.json atomically. */
