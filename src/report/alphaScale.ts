@@ -6,7 +6,7 @@
 
 import type { SKRSContext2D } from '@napi-rs/canvas';
 
-import { cssFont, FONT_SIZES, rgbCss, TEXT_COLOUR, type Rgb } from './theme.js';
+import { cssFont, FONT_SIZES, linearColourMap, rgbCss, TEXT_COLOUR, type Rgb } from './theme.js';
 
 /**
  * Paul Tol's diverging "BuRd" scheme (ColorBrewer RdBu), which stays readable under the common
@@ -31,26 +31,19 @@ export const ALPHA_MISSING_COLOUR: Rgb = [0xff, 0xee, 0x99];
 /** Title of the alpha colour bar. */
 export const ALPHA_SCALE_TITLE = 'alpha (1 = model A, 0 = model B)';
 
+const BU_RD = linearColourMap(BU_RD_STOPS, ALPHA_MISSING_COLOUR);
+
 /**
  * The alpha colour of `value` in [0, 1] (0 = model B blue, 0.5 = near-white, 1 = model A red), linear
  * between the scheme's stops. Values outside [0, 1] are clamped; NaN maps to {@link ALPHA_MISSING_COLOUR}.
  */
 export function divergingAlphaColour(value: number): Rgb {
-  if (Number.isNaN(value)) return [...ALPHA_MISSING_COLOUR];
-  const v = Math.min(1, Math.max(0, value));
-  const last = BU_RD_STOPS.length - 1;
-  const pos = v * last;
-  const i = Math.min(last - 1, Math.floor(pos));
-  const t = pos - i;
-  const a = BU_RD_STOPS[i]!;
-  const b = BU_RD_STOPS[i + 1]!;
-  return [0, 1, 2].map((c) => Math.round(a[c]! + (b[c]! - a[c]!) * t)) as Rgb;
+  return BU_RD.colour(value);
 }
 
 /** The control points of {@link divergingAlphaColour} as (value, colour) pairs, for canvas gradients. */
 export function divergingAlphaStops(): [value: number, colour: Rgb][] {
-  const last = BU_RD_STOPS.length - 1;
-  return BU_RD_STOPS.map((rgb, i) => [i / last, [...rgb] as Rgb]);
+  return BU_RD.stops();
 }
 
 /** Geometry of the colour bar in px. */

@@ -14,7 +14,7 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import { ensure } from '../util/errors.js';
 import { renderDrawing, type DrawingSize, type Figure, type FigureSize } from './render.js';
 import { pearson, spearman } from '../util/statistics.js';
-import { alphaColour, alphaColourStops, AXIS_COLOUR, cssFont, FIGURE, fillHeading, fillVerticalText, FONT_SIZES, OKABE_ITO, rgbCss, TEXT_COLOUR, type Rgb } from './theme.js';
+import { AXIS_COLOUR, cssFont, FIGURE, fillHeading, fillVerticalText, FONT_SIZES, OKABE_ITO, rgbCss, TEXT_COLOUR, VIRIDIS, type Rgb } from './theme.js';
 import type { AlphaMaskSet } from './types.js';
 
 /** Options of {@link renderFisherVsLearned}. */
@@ -231,7 +231,7 @@ export function fisherVsLearnedLayout(fisherMasks: AlphaMaskSet, learnedMasks: A
 export function densityColour(share: number, layout: Pick<FisherLearnedLayout, 'logMin' | 'logMax'>): Rgb {
   const span = layout.logMax - layout.logMin;
   const t = span > 0 ? (Math.log10(share) - layout.logMin) / span : 1;
-  return alphaColour(1 - t);
+  return VIRIDIS.colour(1 - t);
 }
 
 /** "0.42", or "n/a" where the correlation is undefined (a constant alpha); never "-0.00". */
@@ -299,7 +299,7 @@ function drawColourBar(ctx: SKRSContext2D, layout: FisherLearnedLayout): void {
   const height = bottom - top;
   // Reversed viridis from the bottom (smallest share) to the top (largest), linear between stops as the cells are.
   const gradient = ctx.createLinearGradient(0, bottom, 0, top);
-  for (const [offset, rgb] of alphaColourStops()) gradient.addColorStop(1 - offset, rgbCss(rgb));
+  for (const [offset, rgb] of VIRIDIS.stops()) gradient.addColorStop(1 - offset, rgbCss(rgb));
   ctx.fillStyle = gradient;
   ctx.fillRect(left, top, width, height);
   ctx.strokeStyle = TEXT_COLOUR;

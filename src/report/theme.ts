@@ -143,50 +143,52 @@ export const ENSEMBLE_COLOUR = OKABE_ITO.reddishPurple;
 /** An RGB triple with channels in 0..255. */
 export type Rgb = [number, number, number];
 
-/**
- * Viridis (matplotlib's perceptually uniform sequential map) sampled at 9 evenly spaced points.
- * Linear interpolation between them stays within a few units of the full 256-entry table.
- */
-const VIRIDIS_STOPS: readonly Rgb[] = [
-  [68, 1, 84],
-  [72, 40, 120],
-  [62, 73, 137],
-  [49, 104, 142],
-  [38, 130, 142],
-  [31, 158, 137],
-  [53, 183, 121],
-  [110, 206, 88],
-  [253, 231, 37],
-];
+/** A colour map over [0, 1], linear between evenly spaced stops. */
+export interface ColourMap {
+  /** The colour of `value`: clamped into [0, 1]; NaN gives the map's colour for missing values. */
+  colour(value: number): Rgb;
+  /** The control points as (value, colour) pairs, e.g. for canvas gradients, which then reproduce the map. */
+  stops(): [value: number, colour: Rgb][];
+}
+
+/** The {@link ColourMap} through `stops` (evenly spaced over [0, 1]) with `missing` for NaN. */
+export function linearColourMap(stops: readonly Rgb[], missing: Rgb): ColourMap {
+  const last = stops.length - 1;
+  return {
+    colour(value) {
+      if (Number.isNaN(value)) return [...missing];
+      const pos = Math.min(1, Math.max(0, value)) * last;
+      const i = Math.min(last - 1, Math.floor(pos));
+      const t = pos - i;
+      const [a, b] = [stops[i]!, stops[i + 1]!];
+      return [0, 1, 2].map((c) => Math.round(a[c]! + (b[c]! - a[c]!) * t)) as Rgb;
+    },
+    stops: () => stops.map((rgb, i) => [i / last, [...rgb] as Rgb]),
+  };
+}
 
 /** Colour for values that are not numbers (NaN), distinct from every viridis colour. */
 export const MISSING_VALUE_COLOUR: Rgb = [200, 200, 200];
 
 /**
- * The sequential colour map used for alpha: maps `value` in [0, 1] to viridis RGB (0 = dark purple, 1 = yellow).
- * Values outside [0, 1] are clamped; NaN maps to {@link MISSING_VALUE_COLOUR}.
+ * Viridis (matplotlib's perceptually uniform sequential map, 0 = dark purple, 1 = yellow) sampled at 9
+ * evenly spaced points; linear interpolation between them stays within a few units of the full
+ * 256-entry table.
  */
-export function alphaColour(value: number): Rgb {
-  if (Number.isNaN(value)) return [...MISSING_VALUE_COLOUR];
-  const v = Math.min(1, Math.max(0, value));
-  const last = VIRIDIS_STOPS.length - 1;
-  const pos = v * last;
-  const i = Math.min(last - 1, Math.floor(pos));
-  const t = pos - i;
-  const a = VIRIDIS_STOPS[i] as Rgb;
-  const b = VIRIDIS_STOPS[i + 1] as Rgb;
-  return [
-    Math.round(a[0] + (b[0] - a[0]) * t),
-    Math.round(a[1] + (b[1] - a[1]) * t),
-    Math.round(a[2] + (b[2] - a[2]) * t),
-  ];
-}
-
-/** The control points of {@link alphaColour} as (value, colour) pairs, e.g. for canvas gradients. */
-export function alphaColourStops(): [value: number, colour: Rgb][] {
-  const last = VIRIDIS_STOPS.length - 1;
-  return VIRIDIS_STOPS.map((rgb, i) => [i / last, [...rgb] as Rgb]);
-}
+export const VIRIDIS = linearColourMap(
+  [
+    [68, 1, 84],
+    [72, 40, 120],
+    [62, 73, 137],
+    [49, 104, 142],
+    [38, 130, 142],
+    [31, 158, 137],
+    [53, 183, 121],
+    [110, 206, 88],
+    [253, 231, 37],
+  ],
+  MISSING_VALUE_COLOUR,
+);
 
 /** CSS `rgb(...)` string of an {@link Rgb}. */
 export function rgbCss([r, g, b]: Rgb): string {

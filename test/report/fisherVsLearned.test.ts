@@ -11,7 +11,7 @@ import {
   pairLayers,
   renderFisherVsLearned,
 } from '../../src/report/fisherVsLearned.js';
-import { alphaColour, FIGURE } from '../../src/report/theme.js';
+import { FIGURE, VIRIDIS } from '../../src/report/theme.js';
 import type { AlphaMaskSet } from '../../src/report/types.js';
 import { InputError } from '../../src/util/errors.js';
 import { countingRanks, lcg, sumsPearson } from './referenceStatistics.js';
@@ -152,7 +152,7 @@ describe('renderFisherVsLearned', () => {
       }
     }
     // The densest cell of all takes the dark end of the scale.
-    const darkest = alphaColour(0);
+    const darkest = VIRIDIS.colour(0);
     let found = false;
     for (let o = 0; o < pixels.data.length && !found; o += 4) found = colourDistance([pixels.data[o]!, pixels.data[o + 1]!, pixels.data[o + 2]!], darkest) <= 2;
     expect(found).toBe(true);

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  alphaColour,
-  alphaColourStops,
   categoricalColour,
   categoricalDash,
   CATEGORICAL,
@@ -13,33 +11,34 @@ import {
   tint,
   variantColour,
   variantMarkerFilled,
+  VIRIDIS,
   withOpacity,
 } from '../../src/report/theme.js';
 
-describe('alphaColour', () => {
+describe('VIRIDIS', () => {
   it('maps the ends of [0, 1] to the ends of viridis', () => {
-    expect(alphaColour(0)).toEqual([68, 1, 84]);
-    expect(alphaColour(1)).toEqual([253, 231, 37]);
+    expect(VIRIDIS.colour(0)).toEqual([68, 1, 84]);
+    expect(VIRIDIS.colour(1)).toEqual([253, 231, 37]);
   });
 
   it('passes through its control points and interpolates between them', () => {
-    for (const [value, rgb] of alphaColourStops()) expect(alphaColour(value)).toEqual(rgb);
-    const mid = alphaColour(0.5 + 1 / 16); // halfway between stops 4 and 5
+    for (const [value, rgb] of VIRIDIS.stops()) expect(VIRIDIS.colour(value)).toEqual(rgb);
+    const mid = VIRIDIS.colour(0.5 + 1 / 16); // halfway between stops 4 and 5
     expect(mid).toEqual([35, 144, 140]);
   });
 
-  it('gets lighter as alpha grows (sequential)', () => {
+  it('gets lighter as the value grows (sequential)', () => {
     const lum = (v: number): number => {
-      const [r, g, b] = alphaColour(v);
+      const [r, g, b] = VIRIDIS.colour(v);
       return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     for (let v = 0; v < 1; v += 0.05) expect(lum(v + 0.05)).toBeGreaterThan(lum(v));
   });
 
   it('clamps values outside [0, 1] and marks NaN', () => {
-    expect(alphaColour(-3)).toEqual(alphaColour(0));
-    expect(alphaColour(7)).toEqual(alphaColour(1));
-    expect(alphaColour(NaN)).toEqual(MISSING_VALUE_COLOUR);
+    expect(VIRIDIS.colour(-3)).toEqual(VIRIDIS.colour(0));
+    expect(VIRIDIS.colour(7)).toEqual(VIRIDIS.colour(1));
+    expect(VIRIDIS.colour(NaN)).toEqual(MISSING_VALUE_COLOUR);
   });
 });
 
